@@ -1,0 +1,8 @@
+import 'reflect-metadata';
+import { loadEnv } from '@app/config';
+import { runApp } from '@app/http';
+import { AccountEnv } from './config/account.env';
+import { AccountModule } from './account.module';
+
+const env = loadEnv('account', AccountEnv);
+runApp(AccountModule.forEnv(env), { app: 'account', host: env.HOST, port: env.ACCOUNT_PORT, logLevel: env.LOG_LEVEL });

@@ -1,0 +1,31 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { join } from 'node:path';
+import { KafkaHealthIndicator, KafkaModule, RabbitmqHealthIndicator, RabbitmqModule } from '@app/messaging';
+import { CassandraHealthIndicator, CassandraModule } from '@app/cassandra';
+import { HealthModule, MetricsModule } from '@app/observability';
+import { ApiEnv } from './config/api.env';
+
+@Module({})
+export class ApiModule {
+  static forEnv(env: ApiEnv): DynamicModule {
+    return {
+      module: ApiModule,
+      global: true,
+      imports: [
+      KafkaModule.forRoot({ clientId: 'api', brokers: env.kafkaBrokers }),
+      CassandraModule.forRoot({
+        contactPoints: env.cassandraContactPoints,
+        localDataCenter: env.CASSANDRA_LOCAL_DC,
+        keyspace: 'api',
+        replicationFactor: env.CASSANDRA_REPLICATION_FACTOR,
+        migrationsDir: join(__dirname, 'migrations'),
+      }),
+      RabbitmqModule.forRoot({ url: env.RABBITMQ_URL, prefetch: env.RABBITMQ_PREFETCH, connectionName: 'api' }),
+      HealthModule.forIndicators([KafkaHealthIndicator, CassandraHealthIndicator, RabbitmqHealthIndicator]),
+      MetricsModule,
+      ],
+      providers: [{ provide: ApiEnv, useValue: env }],
+      exports: [ApiEnv],
+    };
+  }
+}

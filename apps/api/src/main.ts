@@ -1,0 +1,8 @@
+import 'reflect-metadata';
+import { loadEnv } from '@app/config';
+import { runApp } from '@app/http';
+import { ApiEnv } from './config/api.env';
+import { ApiModule } from './api.module';
+
+const env = loadEnv('api', ApiEnv);
+runApp(ApiModule.forEnv(env), { app: 'api', host: env.HOST, port: env.API_PORT, logLevel: env.LOG_LEVEL });

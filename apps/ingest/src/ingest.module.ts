@@ -1,0 +1,21 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { KafkaHealthIndicator, KafkaModule } from '@app/messaging';
+import { HealthModule, MetricsModule } from '@app/observability';
+import { IngestEnv } from './config/ingest.env';
+
+@Module({})
+export class IngestModule {
+  static forEnv(env: IngestEnv): DynamicModule {
+    return {
+      module: IngestModule,
+      global: true,
+      imports: [
+      KafkaModule.forRoot({ clientId: 'ingest', brokers: env.kafkaBrokers }),
+      HealthModule.forIndicators([KafkaHealthIndicator]),
+      MetricsModule,
+      ],
+      providers: [{ provide: IngestEnv, useValue: env }],
+      exports: [IngestEnv],
+    };
+  }
+}

@@ -1,0 +1,8 @@
+import 'reflect-metadata';
+import { loadEnv } from '@app/config';
+import { runApp } from '@app/http';
+import { MailerEnv } from './config/mailer.env';
+import { MailerModule } from './mailer.module';
+
+const env = loadEnv('mailer', MailerEnv);
+runApp(MailerModule.forEnv(env), { app: 'mailer', host: env.HOST, port: env.MAILER_PORT, logLevel: env.LOG_LEVEL });

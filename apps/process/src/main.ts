@@ -1,0 +1,8 @@
+import 'reflect-metadata';
+import { loadEnv } from '@app/config';
+import { runApp } from '@app/http';
+import { ProcessEnv } from './config/process.env';
+import { ProcessModule } from './process.module';
+
+const env = loadEnv('process', ProcessEnv);
+runApp(ProcessModule.forEnv(env), { app: 'process', host: env.HOST, port: env.PROCESS_PORT, logLevel: env.LOG_LEVEL });

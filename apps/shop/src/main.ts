@@ -1,0 +1,8 @@
+import 'reflect-metadata';
+import { loadEnv } from '@app/config';
+import { runApp } from '@app/http';
+import { ShopEnv } from './config/shop.env';
+import { ShopModule } from './shop.module';
+
+const env = loadEnv('shop', ShopEnv);
+runApp(ShopModule.forEnv(env), { app: 'shop', host: env.HOST, port: env.SHOP_PORT, logLevel: env.LOG_LEVEL });

@@ -1,0 +1,31 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { join } from 'node:path';
+import { KafkaHealthIndicator, KafkaModule, RabbitmqHealthIndicator, RabbitmqModule } from '@app/messaging';
+import { CassandraHealthIndicator, CassandraModule } from '@app/cassandra';
+import { HealthModule, MetricsModule } from '@app/observability';
+import { ShopEnv } from './config/shop.env';
+
+@Module({})
+export class ShopModule {
+  static forEnv(env: ShopEnv): DynamicModule {
+    return {
+      module: ShopModule,
+      global: true,
+      imports: [
+      KafkaModule.forRoot({ clientId: 'shop', brokers: env.kafkaBrokers }),
+      CassandraModule.forRoot({
+        contactPoints: env.cassandraContactPoints,
+        localDataCenter: env.CASSANDRA_LOCAL_DC,
+        keyspace: 'shop',
+        replicationFactor: env.CASSANDRA_REPLICATION_FACTOR,
+        migrationsDir: join(__dirname, 'migrations'),
+      }),
+      RabbitmqModule.forRoot({ url: env.RABBITMQ_URL, prefetch: env.RABBITMQ_PREFETCH, connectionName: 'shop' }),
+      HealthModule.forIndicators([KafkaHealthIndicator, CassandraHealthIndicator, RabbitmqHealthIndicator]),
+      MetricsModule,
+      ],
+      providers: [{ provide: ShopEnv, useValue: env }],
+      exports: [ShopEnv],
+    };
+  }
+}

@@ -1,0 +1,2 @@
+export * from './cassandra.module';
+export * from './migrations';

@@ -1,0 +1,103 @@
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsNotEmpty, IsString, Matches, Max, Min } from 'class-validator';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Constructor<T = object> = new (...args: any[]) => T;
+
+const HOST_PORT_LIST = /^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/;
+
+/** Settings every app has. */
+export class BaseEnv {
+  @IsIn(['development', 'test', 'production'])
+  NODE_ENV: 'development' | 'test' | 'production' = 'development';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  @IsString()
+  @IsNotEmpty()
+  HOST = '127.0.0.1';
+
+  get isProduction(): boolean {
+    return this.NODE_ENV === 'production';
+  }
+}
+
+export function WithKafka<B extends Constructor>(Base: B) {
+  class KafkaEnv extends Base {
+    @Matches(HOST_PORT_LIST, { message: 'KAFKA_BROKERS must be a comma-separated list of host:port' })
+    KAFKA_BROKERS = '127.0.0.1:9092';
+
+    get kafkaBrokers(): string[] {
+      return this.KAFKA_BROKERS.split(',');
+    }
+  }
+  return KafkaEnv;
+}
+
+export function WithCassandra<B extends Constructor>(Base: B) {
+  class CassandraEnv extends Base {
+    @Matches(HOST_PORT_LIST, {
+      message: 'CASSANDRA_CONTACT_POINTS must be a comma-separated list of host:port',
+    })
+    CASSANDRA_CONTACT_POINTS = '127.0.0.1:9042';
+
+    @IsString()
+    @IsNotEmpty()
+    CASSANDRA_LOCAL_DC = 'datacenter1';
+
+    @Transform(({ value }) => Number(value))
+    @IsInt()
+    @Min(1)
+    @Max(9)
+    CASSANDRA_REPLICATION_FACTOR = 1;
+
+    get cassandraContactPoints(): string[] {
+      return this.CASSANDRA_CONTACT_POINTS.split(',');
+    }
+  }
+  return CassandraEnv;
+}
+
+export function WithRabbitmq<B extends Constructor>(Base: B) {
+  class RabbitmqEnv extends Base {
+    @Matches(/^amqps?:\/\/.+/, { message: 'RABBITMQ_URL must be an amqp:// or amqps:// URL' })
+    RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672';
+
+    @Transform(({ value }) => Number(value))
+    @IsInt()
+    @Min(1)
+    @Max(10_000)
+    RABBITMQ_PREFETCH = 32;
+  }
+  return RabbitmqEnv;
+}
+
+export function WithSmtp<B extends Constructor>(Base: B) {
+  class SmtpEnv extends Base {
+    @IsString()
+    @IsNotEmpty()
+    SMTP_HOST = '127.0.0.1';
+
+    @Transform(({ value }) => Number(value))
+    @IsInt()
+    @Min(1)
+    @Max(65_535)
+    SMTP_PORT = 1025;
+
+    @IsString()
+    @IsNotEmpty()
+    MAIL_FROM = 'Retail <no-reply@retail.local>';
+  }
+  return SmtpEnv;
+}
+
+/** A decorator pair for a TCP port variable. */
+export function Port(): PropertyDecorator {
+  return (target, key) => {
+    Transform(({ value }) => Number(value))(target, key);
+    IsInt()(target, key);
+    Min(1)(target, key);
+    Max(65_535)(target, key);
+  };
+}

@@ -1,0 +1,2 @@
+export * from './kafka/kafka.module';
+export * from './rabbitmq/rabbitmq.module';

@@ -1,0 +1,77 @@
+import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import amqp, { AmqpConnectionManager } from 'amqp-connection-manager';
+import type { ChannelModel } from 'amqplib';
+import { probe, ReadinessIndicator } from '@app/observability';
+
+export const RABBITMQ_CONNECTION = Symbol('RABBITMQ_CONNECTION');
+export const RABBITMQ_OPTIONS = Symbol('RABBITMQ_OPTIONS');
+
+export interface RabbitmqOptions {
+  url: string;
+  /** Unacknowledged deliveries per consumer channel. */
+  prefetch: number;
+  /** Shown in the broker's connection list. */
+  connectionName: string;
+}
+
+/** One connection per app that reconnects by itself; channels are opened from it as needed. */
+export function createRabbitConnection(options: RabbitmqOptions): AmqpConnectionManager {
+  const logger = new Logger('rabbitmq');
+  const connection = amqp.connect([options.url], {
+    heartbeatIntervalInSeconds: 5,
+    reconnectTimeInSeconds: 1,
+    connectionOptions: { clientProperties: { connection_name: options.connectionName } },
+  });
+  connection.on('connect', () => logger.log('connected to RabbitMQ'));
+  connection.on('disconnect', ({ err }) => logger.warn({ msg: 'disconnected from RabbitMQ', err: err?.message }));
+  connection.on('connectFailed', ({ err }) => logger.warn({ msg: 'cannot connect to RabbitMQ', err: err?.message }));
+  return connection;
+}
+
+/** Ready when a channel opens on the app's own connection. */
+@Injectable()
+export class RabbitmqHealthIndicator implements ReadinessIndicator {
+  readonly key = 'rabbitmq';
+
+  constructor(
+    @Inject(RABBITMQ_CONNECTION) private readonly connection: AmqpConnectionManager,
+    private readonly indicators: HealthIndicatorService,
+  ) {}
+
+  check() {
+    return probe(this.indicators, this.key, 2500, async () => {
+      // The manager's typing predates amqplib's ChannelModel split; at run time it is the model.
+      const raw = this.connection.connection as unknown as ChannelModel | undefined;
+      if (!raw || !this.connection.isConnected()) throw new Error('not connected to the broker');
+      const channel = await raw.createChannel();
+      await channel.close();
+    });
+  }
+}
+
+@Injectable()
+class RabbitmqLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(RABBITMQ_CONNECTION) private readonly connection: AmqpConnectionManager) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.connection.close();
+  }
+}
+
+@Global()
+@Module({})
+export class RabbitmqModule {
+  static forRoot(options: RabbitmqOptions): DynamicModule {
+    return {
+      module: RabbitmqModule,
+      providers: [
+        { provide: RABBITMQ_OPTIONS, useValue: options },
+        { provide: RABBITMQ_CONNECTION, useFactory: () => createRabbitConnection(options) },
+        HealthIndicatorService,
+        RabbitmqHealthIndicator,
+        RabbitmqLifecycle,
+      ],
+      exports: [RABBITMQ_CONNECTION, RABBITMQ_OPTIONS, RabbitmqHealthIndicator],
+    };
+  }
+}
