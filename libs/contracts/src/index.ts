@@ -1,1 +1,3 @@
 export * from './domain-error';
+export * from './names';
+export * from './validate-message';

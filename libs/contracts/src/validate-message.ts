@@ -1,0 +1,40 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+
+type Constructor<T> = new () => T;
+
+/** The outcome of checking a received message against its contract class. */
+export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/**
+ * Parses and validates one message body against its contract: the same classes guard the
+ * producer and the consumer. A failure is described in words, for the dead-letter reason.
+ */
+export function decodeMessage<T extends object>(Contract: Constructor<T>, body: Buffer | string | null): Decoded<T> {
+  if (body === null) return { ok: false, reason: 'empty message body' };
+  let plain: unknown;
+  try {
+    plain = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+  } catch (error) {
+    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+  }
+  if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
+    return { ok: false, reason: 'message body is not a JSON object' };
+  }
+  const value = plainToInstance(Contract, plain);
+  const errors = validateSync(value, { whitelist: true, forbidUnknownValues: true });
+  if (errors.length > 0) {
+    const reasons = errors.flatMap((e) => Object.values(e.constraints ?? { [e.property]: `${e.property} is invalid` }));
+    return { ok: false, reason: `invalid ${Contract.name}: ${reasons.join('; ')}` };
+  }
+  return { ok: true, value };
+}
+
+/** Validates an outgoing message; a producer never sends what its consumers would reject. */
+export function assertValidMessage<T extends object>(Contract: Constructor<T>, message: T): void {
+  const errors = validateSync(plainToInstance(Contract, message), { whitelist: true, forbidUnknownValues: true });
+  if (errors.length > 0) {
+    const reasons = errors.flatMap((e) => Object.values(e.constraints ?? {}));
+    throw new Error(`refusing to send an invalid ${Contract.name}: ${reasons.join('; ')}`);
+  }
+}

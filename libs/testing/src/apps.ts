@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { waitFor } from './wait';
+
+export const APP_NAMES = ['api', 'ingest', 'process', 'account', 'shop', 'mailer'] as const;
+export type AppName = (typeof APP_NAMES)[number];
+
+const ROOT = resolve(__dirname, '../../..');
+/** Test apps listen on their own ports (base + offset), so a dev system on 3000–3005 can keep running. */
+export const E2E_PORT_BASE = Number(process.env.E2E_PORT_BASE ?? 4000);
+const STATE_DIR = join(ROOT, '.infra', `e2e-${E2E_PORT_BASE}`);
+const STATE_FILE = join(STATE_DIR, 'apps.json');
+
+export function appPort(name: AppName): number {
+  return E2E_PORT_BASE + APP_NAMES.indexOf(name);
+}
+
+export function appUrl(name: AppName): string {
+  return `http://127.0.0.1:${appPort(name)}`;
+}
+
+type State = Partial<Record<AppName, { pid: number }>>;
+
+function readState(): State {
+  return existsSync(STATE_FILE) ? (JSON.parse(readFileSync(STATE_FILE, 'utf8')) as State) : {};
+}
+
+function writeState(state: State): void {
+  mkdirSync(STATE_DIR, { recursive: true });
+  writeFileSync(STATE_FILE, JSON.stringify(state));
+}
+
+/** The environment every test app gets: its ports, and the ops view pointed at the test ports. */
+export function appEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+  for (const name of APP_NAMES) env[`${name.toUpperCase()}_PORT`] = String(appPort(name));
+  env.OPS_HEALTH_TARGETS = APP_NAMES.map((name) => `${name}=${appUrl(name)}`).join(',');
+  return { ...env, ...extra };
+}
+
+/** Starts one compiled app (run `npm run build` first) and records its pid; logs go to .infra/e2e-<port base>/<app>.log. */
+export function startApp(name: AppName, extraEnv: Record<string, string> = {}): number {
+  mkdirSync(STATE_DIR, { recursive: true });
+  const log = openSync(join(STATE_DIR, `${name}.log`), 'a');
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', name, 'src', 'main.js')], {
+    cwd: ROOT,
+    env: appEnvironment(extraEnv),
+    stdio: ['ignore', log, log],
+    detached: true,
+  });
+  closeSync(log);
+  child.unref();
+  const state = readState();
+  state[name] = { pid: child.pid! };
+  writeState(state);
+  return child.pid!;
+}
+
+export async function waitReady(name: AppName, timeoutMs = 120_000): Promise<void> {
+  await waitFor(
+    `${name} to be ready`,
+    async () => {
+      const pid = readState()[name]?.pid;
+      if (pid !== undefined && !isAlive(pid)) throw new Error(`${name} exited; see ${STATE_DIR}/${name}.log`);
+      return (await fetch(`${appUrl(name)}/health/ready`)).ok;
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Sends `signal` to the app and waits until its process is gone. */
+export async function killApp(name: AppName, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  const pid = readState()[name]?.pid;
+  if (pid === undefined || !isAlive(pid)) return;
+  process.kill(pid, signal);
+  await waitFor(`${name} (pid ${pid}) to exit`, () => !isAlive(pid), { timeoutMs: 30_000 });
+}
+
+export async function restartApp(name: AppName, extraEnv: Record<string, string> = {}): Promise<void> {
+  await killApp(name, 'SIGKILL');
+  startApp(name, extraEnv);
+  await waitReady(name);
+}
+
+export async function startAllApps(names: readonly AppName[] = APP_NAMES): Promise<void> {
+  for (const name of names) startApp(name);
+  await Promise.all(names.map((name) => waitReady(name)));
+}
+
+export async function stopAllApps(): Promise<void> {
+  await Promise.all(APP_NAMES.map((name) => killApp(name, 'SIGTERM')));
+}

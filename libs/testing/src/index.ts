@@ -1,0 +1,3 @@
+export * from './apps';
+export * from './infra';
+export * from './wait';
