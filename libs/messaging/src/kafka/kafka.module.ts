@@ -3,13 +3,10 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import { Admin, ITopicConfig, Kafka, logLevel as KafkaLogLevel, LogEntry } from 'kafkajs';
 import { probe, ReadinessIndicator } from '@app/observability';
 
-export const KAFKA = Symbol('KAFKA');
-export const KAFKA_OPTIONS = Symbol('KAFKA_OPTIONS');
+import { KAFKA, KAFKA_OPTIONS, type KafkaOptions } from './kafka.tokens';
 
-export interface KafkaOptions {
-  clientId: string;
-  brokers: string[];
-}
+export { KAFKA, KAFKA_OPTIONS };
+export type { KafkaOptions };
 
 /** kafkajs log lines through Nest's logger (so they come out as the app's JSON lines). */
 function kafkaLogCreator() {

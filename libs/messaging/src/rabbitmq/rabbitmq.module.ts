@@ -3,17 +3,14 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import amqp, { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { ChannelModel } from 'amqplib';
 import { probe, ReadinessIndicator } from '@app/observability';
+import { RabbitConsumers } from './rabbit-consumers';
+import { RabbitPublisher } from './rabbit-publisher';
+import { RabbitRpcClient } from './rabbit-rpc.client';
 
-export const RABBITMQ_CONNECTION = Symbol('RABBITMQ_CONNECTION');
-export const RABBITMQ_OPTIONS = Symbol('RABBITMQ_OPTIONS');
+import { RABBITMQ_CONNECTION, RABBITMQ_OPTIONS, type RabbitmqOptions } from './rabbitmq.tokens';
 
-export interface RabbitmqOptions {
-  url: string;
-  /** Unacknowledged deliveries per consumer channel. */
-  prefetch: number;
-  /** Shown in the broker's connection list. */
-  connectionName: string;
-}
+export { RABBITMQ_CONNECTION, RABBITMQ_OPTIONS };
+export type { RabbitmqOptions };
 
 /** One connection per app that reconnects by itself; channels are opened from it as needed. */
 export function createRabbitConnection(options: RabbitmqOptions): AmqpConnectionManager {
@@ -70,8 +67,11 @@ export class RabbitmqModule {
         HealthIndicatorService,
         RabbitmqHealthIndicator,
         RabbitmqLifecycle,
+        RabbitPublisher,
+        RabbitConsumers,
+        RabbitRpcClient,
       ],
-      exports: [RABBITMQ_CONNECTION, RABBITMQ_OPTIONS, RabbitmqHealthIndicator],
+      exports: [RABBITMQ_CONNECTION, RABBITMQ_OPTIONS, RabbitmqHealthIndicator, RabbitPublisher, RabbitConsumers, RabbitRpcClient],
     };
   }
 }
