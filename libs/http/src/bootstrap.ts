@@ -2,6 +2,7 @@ import { DynamicModule, INestApplication, Type, ValidationPipe } from '@nestjs/c
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import {
   CORRELATION_HEADER,
   createLogger,
@@ -65,13 +66,41 @@ export async function startHttpApp(module: Type<unknown> | DynamicModule, option
 
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new HttpErrorFilter());
-  app.enableShutdownHooks();
   await options.configure?.(app);
 
   await app.listen(options.port, options.host);
   await app.startAllMicroservices();
+  closeOnSignals(app, logger);
   logger.info({ url: `http://${options.host}:${options.port}` }, `${options.app} is listening`);
   return app;
+}
+
+/**
+ * Graceful stop on SIGTERM/SIGINT: readiness fails first, consumers stop taking work and finish
+ * what is in flight, clients close. A second signal while closing is ignored rather than
+ * killing the process half-way (Ctrl-C reaches the apps both from the terminal and from the launcher).
+ */
+function closeOnSignals(app: NestFastifyApplication, logger: Logger): void {
+  let closing = false;
+  const close = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error('shutdown took longer than 30 s; exiting');
+      process.exit(1);
+    }, 30_000);
+    timer.unref();
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', close);
+  process.on('SIGINT', close);
 }
 
 export type { INestApplication };
