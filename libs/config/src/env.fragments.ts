@@ -46,10 +46,7 @@ export function WithCassandra<B extends Constructor>(Base: B) {
     @IsNotEmpty()
     CASSANDRA_LOCAL_DC = 'datacenter1';
 
-    @Transform(({ value }) => Number(value))
-    @IsInt()
-    @Min(1)
-    @Max(9)
+    @IntInRange(1, 9)
     CASSANDRA_REPLICATION_FACTOR = 1;
 
     get cassandraContactPoints(): string[] {
@@ -64,10 +61,7 @@ export function WithRabbitmq<B extends Constructor>(Base: B) {
     @Matches(/^amqps?:\/\/.+/, { message: 'RABBITMQ_URL must be an amqp:// or amqps:// URL' })
     RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
-    @Transform(({ value }) => Number(value))
-    @IsInt()
-    @Min(1)
-    @Max(10_000)
+    @IntInRange(1, 10_000)
     RABBITMQ_PREFETCH = 32;
   }
   return RabbitmqEnv;
@@ -79,10 +73,7 @@ export function WithSmtp<B extends Constructor>(Base: B) {
     @IsNotEmpty()
     SMTP_HOST = '127.0.0.1';
 
-    @Transform(({ value }) => Number(value))
-    @IsInt()
-    @Min(1)
-    @Max(65_535)
+    @IntInRange(1, 65_535)
     SMTP_PORT = 1025;
 
     @IsString()
@@ -92,12 +83,17 @@ export function WithSmtp<B extends Constructor>(Base: B) {
   return SmtpEnv;
 }
 
-/** A decorator pair for a TCP port variable. */
-export function Port(): PropertyDecorator {
+/** An integer variable within [min, max]. */
+export function IntInRange(min: number, max: number): PropertyDecorator {
   return (target, key) => {
     Transform(({ value }) => Number(value))(target, key);
     IsInt()(target, key);
-    Min(1)(target, key);
-    Max(65_535)(target, key);
+    Min(min)(target, key);
+    Max(max)(target, key);
   };
+}
+
+/** A TCP port variable. */
+export function Port(): PropertyDecorator {
+  return IntInRange(1, 65_535);
 }
