@@ -5,6 +5,8 @@ import { CassandraHealthIndicator, CassandraModule } from '@app/cassandra';
 import { SmtpHealthIndicator, SmtpModule } from './smtp/smtp.module';
 import { HealthModule, MetricsModule } from '@app/observability';
 import { MailerEnv } from './config/mailer.env';
+import { MailModule } from './mail/mail.module';
+import { WatchlistModule } from './watchlist/watchlist.module';
 
 @Module({})
 export class MailerModule {
@@ -25,6 +27,8 @@ export class MailerModule {
       SmtpModule.forRoot(env),
       HealthModule.forIndicators([KafkaHealthIndicator, CassandraHealthIndicator, RabbitmqHealthIndicator, SmtpHealthIndicator]),
       MetricsModule,
+      MailModule,
+      WatchlistModule,
       ],
       providers: [{ provide: MailerEnv, useValue: env }],
       exports: [MailerEnv],

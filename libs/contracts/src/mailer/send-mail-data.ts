@@ -1,0 +1,47 @@
+import { IsInt, IsOptional, IsString, Length, Min } from 'class-validator';
+import type { MailKind } from '../mail/send-mail.command';
+
+/*
+ * The `data` of a `SendMail`, one class per kind: producers can check what they send and the
+ * mailer dead-letters a request whose data does not fit its kind. `name` (the recipient's
+ * display name) is optional everywhere: a mail without it greets the address instead.
+ */
+
+export class WelcomeMailData {
+  @IsOptional() @IsString() @Length(1, 200) name?: string;
+}
+
+export class PurchaseCompletedMailData {
+  @IsOptional() @IsString() @Length(1, 200) name?: string;
+  @IsString() @Length(1, 64) purchaseId: string;
+  @IsString() @Length(1, 64) sku: string;
+  @IsInt() @Min(1) quantity: number;
+  /** Cents. */
+  @IsInt() @Min(0) amount: number;
+}
+
+export class PurchaseCancelledMailData extends PurchaseCompletedMailData {
+  @IsString() @Length(1, 500) reason: string;
+}
+
+export class PriceDropMailData {
+  @IsOptional() @IsString() @Length(1, 200) name?: string;
+  @IsString() @Length(1, 64) sku: string;
+  @IsString() @Length(1, 200) itemName: string;
+  /** Cents. */
+  @IsInt() @Min(0) oldPrice: number;
+  /** Cents. */
+  @IsInt() @Min(0) newPrice: number;
+}
+
+export const MAIL_DATA_CONTRACTS: Record<MailKind, new () => object> = {
+  welcome: WelcomeMailData,
+  'purchase-completed': PurchaseCompletedMailData,
+  'purchase-cancelled': PurchaseCancelledMailData,
+  'price-drop': PriceDropMailData,
+};
+
+/** The message id (idempotency key) of the price-drop mail of one watcher for one price version. */
+export function priceDropMailId(sku: string, version: number, userId: string): string {
+  return `price-drop:${sku}:${version}:${userId}`;
+}
