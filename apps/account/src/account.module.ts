@@ -4,6 +4,8 @@ import { RabbitmqHealthIndicator, RabbitmqModule } from '@app/messaging';
 import { CassandraHealthIndicator, CassandraModule } from '@app/cassandra';
 import { HealthModule, MetricsModule } from '@app/observability';
 import { AccountEnv } from './config/account.env';
+import { PurchasesModule } from './purchases/purchases.module';
+import { UsersModule } from './users/users.module';
 
 @Module({})
 export class AccountModule {
@@ -22,6 +24,8 @@ export class AccountModule {
       RabbitmqModule.forRoot({ url: env.RABBITMQ_URL, prefetch: env.RABBITMQ_PREFETCH, connectionName: 'account' }),
       HealthModule.forIndicators([CassandraHealthIndicator, RabbitmqHealthIndicator]),
       MetricsModule,
+      UsersModule,
+      PurchasesModule,
       ],
       providers: [{ provide: AccountEnv, useValue: env }],
       exports: [AccountEnv],

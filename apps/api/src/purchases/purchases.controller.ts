@@ -1,0 +1,35 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { Auth, AuthUser, CurrentUser } from '../auth';
+import { CreatePurchaseRequestDto, ListPurchasesQueryDto } from './dto/purchases.request.dto';
+import { idempotencyKey } from './idempotency-key';
+import { PurchasesService } from './purchases.service';
+
+@Controller('v1/purchases')
+@Auth()
+export class PurchasesController {
+  constructor(private readonly purchases: PurchasesService) {}
+
+  @Post()
+  @HttpCode(202)
+  async create(
+    @CurrentUser() user: AuthUser,
+    @Body() body: CreatePurchaseRequestDto,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const purchase = await this.purchases.place(user.id, body.sku, body.quantity, idempotencyKey(key));
+    void reply.header('Location', `/v1/purchases/${purchase.purchaseId}`);
+    return { purchaseId: purchase.purchaseId, status: purchase.status };
+  }
+
+  @Get()
+  list(@CurrentUser() user: AuthUser, @Query() query: ListPurchasesQueryDto) {
+    return this.purchases.list(user.id, query.limit, query.pageToken);
+  }
+
+  @Get(':purchaseId')
+  get(@CurrentUser() user: AuthUser, @Param('purchaseId') purchaseId: string) {
+    return this.purchases.get(user.id, purchaseId);
+  }
+}

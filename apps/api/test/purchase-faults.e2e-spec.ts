@@ -1,0 +1,134 @@
+import { execFileSync } from 'node:child_process';
+import { APP_NAMES, appUrl, killApp, startApp, waitFor, waitReady } from '@app/testing';
+import { balanceOf, buy, call, createItem, credit, itemQuantity, registerUser, TestUser, unique } from './support/commerce';
+
+jest.setTimeout(600_000);
+
+const PRICE = 100;
+const CREDIT = 100_000;
+const TERMINAL = new Set(['COMPLETED', 'REJECTED', 'CANCELLED']);
+
+/** A client that keeps its Idempotency-Key and retries until the purchase is accepted, as a real one would. */
+async function buyUntilAccepted(user: TestUser, sku: string, deadline: number): Promise<string> {
+  const key = unique('k');
+  for (;;) {
+    const reply = await buy(user, sku, 1, key).catch(() => undefined);
+    if (reply?.status === 202) return reply.body.purchaseId;
+    if (reply && reply.status !== 503 && reply.status !== 502) throw new Error(`POST /v1/purchases: ${reply.status} ${JSON.stringify(reply.body)}`);
+    if (Date.now() > deadline) throw new Error('a purchase was never accepted');
+    await new Promise((resolve) => setTimeout(resolve, 250)); // a client's retry pause, not a wait for an effect
+  }
+}
+
+async function allPurchases(user: TestUser): Promise<any[] | false> {
+  const items: any[] = [];
+  let pageToken: string | undefined;
+  do {
+    const reply = await call('GET', `/v1/purchases?limit=100${pageToken ? `&pageToken=${pageToken}` : ''}`, { token: user.token });
+    if (reply.status !== 200) return false;
+    items.push(...reply.body.items);
+    pageToken = reply.body.nextPageToken ?? undefined;
+  } while (pageToken);
+  return items;
+}
+
+/** Waits for every purchase of every buyer to be terminal, then checks that no money or unit appeared or vanished. */
+async function expectConserved(users: TestUser[], sku: string, initialQuantity: number, accepted: string[], timeoutMs: number) {
+  const started = Date.now();
+  const purchases = await waitFor(
+    'every purchase to reach a terminal status',
+    async () => {
+      const lists = await Promise.all(users.map(allPurchases));
+      if (lists.some((l) => l === false)) return false;
+      const all = (lists as any[][]).flat();
+      return all.every((p) => TERMINAL.has(p.status)) ? (lists as any[][]) : false;
+    },
+    { timeoutMs, intervalMs: 1000 },
+  );
+  const all = purchases.flat();
+  const byId = new Set(all.map((p) => p.purchaseId));
+  for (const id of accepted) expect(byId.has(id)).toBe(true);
+  for (let i = 0; i < users.length; i++) {
+    const completed = purchases[i].filter((p) => p.status === 'COMPLETED').reduce((sum, p) => sum + p.amount, 0);
+    expect(await balanceOf(users[i])).toBe(CREDIT - completed);
+  }
+  const sold = all.filter((p) => p.status === 'COMPLETED').reduce((sum, p) => sum + p.quantity, 0);
+  const left = await itemQuantity(sku);
+  expect(left).toBeGreaterThanOrEqual(0);
+  expect(left + sold).toBe(initialQuantity);
+  return { all, settledInMs: Date.now() - started, sold };
+}
+
+async function everyAppReady(): Promise<void> {
+  await Promise.all(APP_NAMES.map((name) => waitReady(name, 180_000)));
+}
+
+async function setup(userCount: number, quantity: number): Promise<{ users: TestUser[]; sku: string }> {
+  const users = await Promise.all(Array.from({ length: userCount }, () => registerUser('fault')));
+  await Promise.all(users.map((u) => credit(u.id, CREDIT)));
+  return { users, sku: await createItem(quantity, PRICE) };
+}
+
+describe('purchases survive crashes and a broker restart (e2e, faults)', () => {
+  afterAll(async () => {
+    execFileSync('rabbitmqctl', ['start_app'], { stdio: 'ignore' });
+    for (const name of ['account', 'shop'] as const) {
+      const ready = await fetch(`${appUrl(name)}/health/live`).then((r) => r.ok).catch(() => false);
+      if (!ready) startApp(name);
+    }
+    await everyAppReady();
+  }, 300_000);
+
+  it('kill -9 of account, then of shop, during 200 concurrent purchases: every purchase terminal, money and stock conserved', async () => {
+    const { users, sku } = await setup(10, 120);
+    const deadline = Date.now() + 240_000;
+    const accepted: string[] = [];
+    let killedAccount = false;
+    let killedShop = false;
+    const faults: Promise<void>[] = [];
+    const onAccepted = (id: string) => {
+      accepted.push(id);
+      if (accepted.length === 40 && !killedAccount) {
+        killedAccount = true;
+        faults.push(killApp('account', 'SIGKILL').then(() => void startApp('account')));
+      }
+      if (accepted.length === 120 && !killedShop) {
+        killedShop = true;
+        faults.push(killApp('shop', 'SIGKILL').then(() => void startApp('shop')));
+      }
+    };
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => buyUntilAccepted(users[i % users.length], sku, deadline).then(onAccepted)),
+    );
+    await Promise.all(faults);
+    expect(killedAccount && killedShop).toBe(true);
+    await everyAppReady();
+    const { all, settledInMs, sold } = await expectConserved(users, sku, 120, accepted, 180_000);
+    expect(all).toHaveLength(200);
+    expect(sold).toBeLessThanOrEqual(120);
+    process.stdout.write(`kill -9: 200 purchases, ${sold} COMPLETED, all terminal ${settledInMs} ms after the last was accepted\n`);
+  });
+
+  it('RabbitMQ restarted (stop_app, start_app) during purchases: every purchase terminal, money and stock conserved', async () => {
+    const { users, sku } = await setup(5, 60);
+    const deadline = Date.now() + 240_000;
+    const accepted: string[] = [];
+    let stopped: Promise<void> | undefined;
+    const onAccepted = (id: string) => {
+      accepted.push(id);
+      if (accepted.length === 30 && !stopped) {
+        stopped = (async () => {
+          execFileSync('rabbitmqctl', ['stop_app'], { stdio: 'ignore' });
+          await waitFor('api to see RabbitMQ down', async () => (await fetch(`${appUrl('api')}/health/ready`)).status === 503, { timeoutMs: 30_000 });
+          execFileSync('rabbitmqctl', ['start_app'], { stdio: 'ignore' });
+        })();
+      }
+    };
+    await Promise.all(Array.from({ length: 100 }, (_, i) => buyUntilAccepted(users[i % users.length], sku, deadline).then(onAccepted)));
+    await stopped;
+    await everyAppReady();
+    const { all, settledInMs, sold } = await expectConserved(users, sku, 60, accepted, 180_000);
+    expect(all).toHaveLength(100);
+    process.stdout.write(`RabbitMQ restart: 100 purchases, ${sold} COMPLETED, all terminal ${settledInMs} ms after the last was accepted\n`);
+  });
+});

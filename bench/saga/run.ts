@@ -1,0 +1,143 @@
+/*
+ * npm run bench:saga — purchases/s and p50/p99 from POST to terminal status through the running
+ * system (api → account → shop → account), against, in the same run and on the same broker:
+ *   the limit: a raw amqplib chain with the same hops and guarantees (limit.ts),
+ *   the naive peer: the same hops on Nest's ClientProxy.send with default RMQ settings (peer.ts).
+ * Settings: BENCH_PURCHASES (default 600), BENCH_CONCURRENCY (32), E2E_PORT_BASE (the apps' ports, 4200),
+ * RABBITMQ_URL. Apps are started from dist/ (run `npm run build` first) and stopped at the end.
+ */
+import 'reflect-metadata';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { APP_NAMES, appUrl, killApp, startApp, waitReady } from '@app/testing';
+import { rawChain } from './limit';
+import { nestPeer } from './peer';
+
+const PURCHASES = Number(process.env.BENCH_PURCHASES ?? 600);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const PREFETCH = 32;
+
+interface Result {
+  name: string;
+  operations: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Closed loop: CONCURRENCY clients, each starting its next operation when the last one finished. */
+async function measure(name: string, total: number, once: () => Promise<number | void>): Promise<Result> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < total) {
+        next++;
+        const t0 = performance.now();
+        const measured = await once();
+        latencies.push(typeof measured === 'number' ? measured : performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const result = { name, operations: total, seconds, perSecond: total / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+  process.stdout.write(`${name.padEnd(8)} ${result.perSecond.toFixed(1).padStart(8)} ops/s  p50 ${result.p50Ms.toFixed(1)} ms  p99 ${result.p99Ms.toFixed(1)} ms\n`);
+  return result;
+}
+
+async function http(method: string, path: string, token?: string, body?: unknown): Promise<any> {
+  const response = await fetch(`${appUrl('api')}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function system(): Promise<Result> {
+  for (const name of APP_NAMES) startApp(name, name === 'api' ? { RATE_LIMIT_RPS: '0' } : {});
+  await Promise.all(APP_NAMES.map((name) => waitReady(name)));
+  const admin = (await http('POST', '/v1/auth/login', undefined, { email: 'admin@example.com', password: 'admin-password' })).accessToken;
+  const run = Math.random().toString(36).slice(2, 8);
+  const sku = `BENCH-${run}`;
+  await http('POST', '/v1/admin/items', admin, { sku, name: 'Bench item', price: 1, quantity: PURCHASES * 2 });
+  const buyers = await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, i) => {
+      const email = `bench-${run}-${i}@example.test`;
+      const { id } = await http('POST', '/v1/accounts', undefined, { email, password: 'bench-password', name: 'Bench' });
+      await http('POST', `/v1/admin/accounts/${id}/credit`, admin, { amount: PURCHASES * 10 });
+      return (await http('POST', '/v1/auth/login', undefined, { email, password: 'bench-password' })).accessToken as string;
+    }),
+  );
+  let turn = 0;
+  // Warm-up: connections, prepared statements, JIT.
+  await Promise.all(buyers.map((token) => http('POST', '/v1/purchases', token, { sku, quantity: 1 })));
+  return measure('system', PURCHASES, async () => {
+    const token = buyers[turn++ % buyers.length];
+    const sentAt = Date.now();
+    const { purchaseId } = await http('POST', '/v1/purchases', token, { sku, quantity: 1 });
+    for (;;) {
+      const p = await http('GET', `/v1/purchases/${purchaseId}`, token);
+      if (p.status !== 'PENDING') {
+        if (p.status !== 'COMPLETED') throw new Error(`purchase ${purchaseId} ended ${p.status}: ${p.reason}`);
+        // The terminal time as account recorded it: polling granularity stays out of the latency.
+        return Date.parse(p.updatedAt) - sentAt;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  });
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`saga bench: ${PURCHASES} operations, ${CONCURRENCY} concurrent clients\n`);
+  const limitChain = await rawChain(RABBITMQ_URL, PREFETCH);
+  await measure('warm-up', 200, () => limitChain.once());
+  const limit = await measure('limit', PURCHASES * 5, () => limitChain.once());
+  await limitChain.close();
+
+  const peerChain = await nestPeer(RABBITMQ_URL);
+  await measure('warm-up', 200, () => peerChain.once());
+  const peer = await measure('peer', PURCHASES * 5, () => peerChain.once());
+  await peerChain.close();
+
+  let ours: Result;
+  try {
+    ours = await system();
+  } finally {
+    // A graceful stop first; an app that will not stop in time is killed (the bench must end).
+    await Promise.all(APP_NAMES.map((name) => killApp(name, 'SIGTERM').catch(() => killApp(name, 'SIGKILL'))));
+  }
+  const summary = {
+    at: new Date().toISOString(),
+    purchases: PURCHASES,
+    concurrency: CONCURRENCY,
+    results: [ours, limit, peer],
+    ratios: { systemVsLimit: ours.perSecond / limit.perSecond, systemVsPeer: ours.perSecond / peer.perSecond },
+  };
+  process.stdout.write(
+    `system / limit = ${summary.ratios.systemVsLimit.toFixed(3)} (goal ≥ 0.5); system / peer = ${summary.ratios.systemVsPeer.toFixed(3)} (goal ≥ 3)\n`,
+  );
+  const dir = join(__dirname, '..', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `saga-${summary.at.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(summary, null, 2));
+  process.stdout.write(`results: ${file}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`bench:saga failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);

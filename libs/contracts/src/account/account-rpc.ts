@@ -1,0 +1,133 @@
+import { Type } from 'class-transformer';
+import { IsEmail, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
+
+/**
+ * Request/reply operations of the account app (RabbitMQ RPC via `RabbitRpcClient.request`).
+ * Errors come back as DomainErrors with the codes in `AccountErrorCodes`.
+ */
+export const AccountRpcQueues = {
+  /** RegisterRequest → AccountView; ACCOUNT.EMAIL_EXISTS (conflict). */
+  Register: 'account.rpc.register',
+  /** LoginRequest → Credentials; AUTH.BAD_CREDENTIALS (unauthenticated). */
+  Login: 'account.rpc.login',
+  /** UserRequest → Credentials; ACCOUNT.NOT_FOUND. What the api checks a token against. */
+  GetCredentials: 'account.rpc.get-credentials',
+  /** UserRequest → AccountView; ACCOUNT.NOT_FOUND. */
+  GetAccount: 'account.rpc.get-account',
+  /** ChangePasswordRequest → Credentials (the new version); AUTH.BAD_CREDENTIALS. */
+  ChangePassword: 'account.rpc.change-password',
+  /** CreditRequest → BalanceView; ACCOUNT.NOT_FOUND. Idempotent per creditId. */
+  Credit: 'account.rpc.credit',
+  /** PlacePurchaseRequest → PurchaseView (PENDING); idempotent per purchaseId. */
+  PlacePurchase: 'account.rpc.place-purchase',
+  /** GetPurchaseRequest → PurchaseView; PURCHASE.NOT_FOUND (also for another user's). */
+  GetPurchase: 'account.rpc.get-purchase',
+  /** ListPurchasesRequest → PurchasePage, newest first; PURCHASE.INVALID_PAGE_TOKEN. */
+  ListPurchases: 'account.rpc.list-purchases',
+} as const;
+
+export const AccountErrorCodes = {
+  EmailExists: 'ACCOUNT.EMAIL_EXISTS',
+  NotFound: 'ACCOUNT.NOT_FOUND',
+  BadCredentials: 'AUTH.BAD_CREDENTIALS',
+  PurchaseNotFound: 'PURCHASE.NOT_FOUND',
+  InvalidPageToken: 'PURCHASE.INVALID_PAGE_TOKEN',
+  BalanceOverflow: 'ACCOUNT.BALANCE_TOO_LARGE',
+} as const;
+
+/** account → every api instance (routing key on `Exchanges.Commerce`): tokens older than `credentialsVersion` are void. */
+export const CREDENTIALS_CHANGED_ROUTING_KEY = 'api.credentials-changed';
+
+export const MAX_CREDIT_CENTS = 1_000_000_000_000;
+export const MAX_PURCHASE_PAGE = 100;
+export const PURCHASE_STATUSES = ['PENDING', 'COMPLETED', 'REJECTED', 'CANCELLED'] as const;
+export type PurchaseStatus = (typeof PURCHASE_STATUSES)[number];
+
+export class RegisterRequest {
+  @IsEmail() @Length(3, 254) email: string;
+  @IsString() @Length(8, 128) password: string;
+  @IsString() @Length(1, 200) name: string;
+}
+
+export class LoginRequest {
+  @IsString() @Length(1, 254) email: string;
+  @IsString() @Length(1, 128) password: string;
+}
+
+export class UserRequest {
+  @IsString() @Length(1, 64) userId: string;
+}
+
+export class ChangePasswordRequest {
+  @IsString() @Length(1, 64) userId: string;
+  @IsString() @Length(1, 128) currentPassword: string;
+  @IsString() @Length(8, 128) newPassword: string;
+}
+
+export class CreditRequest {
+  @IsString() @Length(1, 64) userId: string;
+  @Type(() => Number) @IsInt() @Min(1) @Max(MAX_CREDIT_CENTS) amount: number;
+  @IsString() @Length(1, 64) creditId: string;
+}
+
+export class PlacePurchaseRequest {
+  @IsUUID() purchaseId: string;
+  @IsString() @Length(1, 64) userId: string;
+  @IsString() @Length(1, 64) sku: string;
+  @Type(() => Number) @IsInt() @Min(1) @Max(100) quantity: number;
+  /** The catalog's price when the purchase was accepted; absent when the catalog does not know the sku. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) unitPrice?: number;
+}
+
+export class GetPurchaseRequest {
+  @IsString() @Length(1, 64) userId: string;
+  @IsString() @Length(1, 64) purchaseId: string;
+}
+
+export class ListPurchasesRequest {
+  @IsString() @Length(1, 64) userId: string;
+  @Type(() => Number) @IsInt() @Min(1) @Max(MAX_PURCHASE_PAGE) limit: number;
+  @IsOptional() @IsString() @Length(1, 256) @Matches(/^[A-Za-z0-9_-]+$/) pageToken?: string;
+}
+
+export class CredentialsChanged {
+  @IsString() @Length(1, 64) userId: string;
+  @IsInt() @Min(0) credentialsVersion: number;
+}
+
+export interface AccountView {
+  id: string;
+  email: string;
+  name: string;
+  balance: number;
+  roles: string[];
+}
+
+export interface Credentials {
+  id: string;
+  email: string;
+  roles: string[];
+  /** Grows by one per password change; a token carrying an older one is void. */
+  credentialsVersion: number;
+}
+
+export interface BalanceView {
+  id: string;
+  balance: number;
+}
+
+export interface PurchaseView {
+  purchaseId: string;
+  sku: string;
+  quantity: number;
+  amount: number;
+  status: PurchaseStatus;
+  reason?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PurchasePage {
+  items: PurchaseView[];
+  nextPageToken: string | null;
+}
