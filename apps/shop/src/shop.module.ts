@@ -4,6 +4,7 @@ import { KafkaHealthIndicator, KafkaModule, RabbitmqHealthIndicator, RabbitmqMod
 import { CassandraHealthIndicator, CassandraModule } from '@app/cassandra';
 import { HealthModule, MetricsModule } from '@app/observability';
 import { ShopEnv } from './config/shop.env';
+import { ItemsModule } from './items/items.module';
 
 @Module({})
 export class ShopModule {
@@ -23,6 +24,7 @@ export class ShopModule {
       RabbitmqModule.forRoot({ url: env.RABBITMQ_URL, prefetch: env.RABBITMQ_PREFETCH, connectionName: 'shop' }),
       HealthModule.forIndicators([KafkaHealthIndicator, CassandraHealthIndicator, RabbitmqHealthIndicator]),
       MetricsModule,
+      ItemsModule,
       ],
       providers: [{ provide: ShopEnv, useValue: env }],
       exports: [ShopEnv],

@@ -12,6 +12,8 @@ export interface MessageMeta {
   /** 1 on the first delivery, then one more per retry. */
   attempt: number;
   redelivered: boolean;
+  /** The routing key it was published with (kept across retries): tells apart the message types of one queue. */
+  routingKey: string;
   headers: Record<string, unknown>;
 }
 
@@ -42,6 +44,7 @@ export interface RpcReply {
 
 export const RPC_REQUEST_ID_HEADER = 'x-request-id';
 const ATTEMPT_HEADER = 'x-attempt';
+const ROUTING_KEY_HEADER = 'x-original-routing-key';
 const DEFAULT_RETRY_DELAYS_MS = [1_000, 5_000, 15_000, 30_000];
 
 export function deadLetterQueue(queue: string): string {
@@ -117,6 +120,7 @@ export class RabbitConsumers implements OnApplicationShutdown {
       correlationId: String(message.properties.correlationId ?? randomUUID()),
       attempt: Number(headers[ATTEMPT_HEADER] ?? 1),
       redelivered: message.fields.redelivered,
+      routingKey: String(headers[ROUTING_KEY_HEADER] ?? message.fields.routingKey),
       headers,
     };
     try {
@@ -165,7 +169,7 @@ export class RabbitConsumers implements OnApplicationShutdown {
         await channel.sendToQueue(retryQueue(spec.queue, delay), message.content, {
           ...message.properties,
           persistent: true,
-          headers: { ...meta.headers, [ATTEMPT_HEADER]: meta.attempt + 1 },
+          headers: { ...meta.headers, [ATTEMPT_HEADER]: meta.attempt + 1, [ROUTING_KEY_HEADER]: meta.routingKey },
         });
       }
       channel.ack(message);

@@ -1,0 +1,89 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Kafka } from 'kafkajs';
+import { Counter } from 'prom-client';
+import { ConsumerGroups, PriceChanged, Topics } from '@app/contracts';
+import { ConsumedMessage, KAFKA, KafkaBatchConsumer, KafkaTopics } from '@app/messaging';
+import { metricsRegistry } from '@app/observability';
+import { CatalogService } from './catalog.service';
+
+const priceEvents = new Counter({
+  name: 'api_price_changed_events_total',
+  help: 'PriceChanged events consumed by the api, by outcome (applied, stale = an older or repeated version, ignored)',
+  labelNames: ['outcome'] as const,
+  registers: [metricsRegistry],
+});
+
+/** `catalog.price-changed` in consumer group `api`: keeps the catalog view and the cache current. */
+@Injectable()
+export class PriceChangedConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(PriceChangedConsumer.name);
+  private readonly consumer: KafkaBatchConsumer<PriceChanged>;
+  private starting?: Promise<void>;
+
+  constructor(
+    @Inject(KAFKA) kafka: Kafka,
+    private readonly topics: KafkaTopics,
+    private readonly catalog: CatalogService,
+  ) {
+    this.consumer = new KafkaBatchConsumer(kafka, {
+      groupId: ConsumerGroups.ApiCatalog,
+      topic: Topics.PriceChanged,
+      deadLetterTopic: Topics.PriceChangedDeadLetter,
+      contract: PriceChanged,
+      fromBeginning: true,
+      handleBatch: (messages) => this.handleBatch(messages),
+    });
+  }
+
+  get stalledReason(): string | undefined {
+    return this.consumer.stalledReason;
+  }
+
+  onApplicationBootstrap(): void {
+    // Not awaited: with Kafka down the api still serves, and the consumer joins when it can.
+    this.starting = (async () => {
+      await this.ensureTopics();
+      await this.consumer.start();
+    })();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer.stop();
+    await this.starting?.catch(() => undefined);
+  }
+
+  private async ensureTopics(): Promise<void> {
+    for (let delay = 500; ; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await this.topics.ensure([
+          { topic: Topics.PriceChanged, numPartitions: 3, replicationFactor: 1 },
+          { topic: Topics.PriceChangedDeadLetter, numPartitions: 1, replicationFactor: 1 },
+        ]);
+        return;
+      } catch (error) {
+        this.logger.warn({ msg: `cannot make sure the price topics exist; retrying in ${delay} ms`, err: (error as Error).message });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  /** In order per sku (one partition per key); a failure throws, so the batch is retried and not committed. */
+  private async handleBatch(messages: ConsumedMessage<PriceChanged>[]): Promise<void> {
+    for (const message of messages) {
+      if (message.key !== null && message.key !== message.value.sku) {
+        priceEvents.inc({ outcome: 'ignored' });
+        this.logger.warn({ msg: 'PriceChanged whose key is not its sku; ignored', key: message.key, sku: message.value.sku, messageId: message.messageId });
+        continue;
+      }
+      const applied = await this.catalog.applyPriceChanged(message.value);
+      priceEvents.inc({ outcome: applied ? 'applied' : 'stale' });
+      this.logger.log({
+        msg: applied ? 'price change applied' : 'stale price change ignored',
+        sku: message.value.sku,
+        version: message.value.version,
+        messageId: message.messageId,
+        correlationId: message.correlationId,
+      });
+    }
+  }
+}

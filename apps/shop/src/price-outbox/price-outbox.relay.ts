@@ -1,0 +1,114 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { Topics } from '@app/contracts';
+import { KafkaPublisher, KafkaTopics } from '@app/messaging';
+import { metricsRegistry } from '@app/observability';
+import { ShopEnv } from '../config/shop.env';
+import { ItemsRepository } from '../items/items.repository';
+import { KeyedLanes } from '../reservations/keyed-lanes';
+
+/** A marker is kept this long after its sku was drained, so a change racing the drain is never orphaned. */
+const MARKER_GRACE_MICROS = 60_000_000n;
+
+const published = new Counter({
+  name: 'shop_price_changes_published_total',
+  help: 'PriceChanged events the outbox relay put on Kafka (a republished one after a crash counts again)',
+  registers: [metricsRegistry],
+});
+const relayFailures = new Counter({
+  name: 'shop_price_outbox_failures_total',
+  help: 'Outbox relay passes that failed (Kafka or Cassandra unavailable); retried on the next tick',
+  registers: [metricsRegistry],
+});
+
+/**
+ * Moves recorded price changes from the items' outbox to Kafka: publish (acks from all
+ * replicas, key = sku, so one sku's versions stay in order), then remove the entry. A crash in
+ * between publishes the event again on the next pass, which consumers ignore by its version:
+ * at-least-once on the wire, exactly once in effect.
+ */
+@Injectable()
+export class PriceOutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(PriceOutboxRelay.name);
+  private readonly lanes = new KeyedLanes();
+  private readonly queued = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private topicsReady = false;
+  private stopped = false;
+
+  constructor(
+    private readonly repository: ItemsRepository,
+    private readonly kafka: KafkaPublisher,
+    private readonly topics: KafkaTopics,
+    private readonly env: ShopEnv,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const tick = () => {
+      if (this.stopped) return;
+      void this.sweep().finally(() => {
+        if (!this.stopped) this.timer = setTimeout(tick, this.env.SHOP_OUTBOX_POLL_MS);
+      });
+    };
+    tick();
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** Publishes this sku's pending changes soon, without waiting for the next tick. */
+  kick(sku: string): void {
+    void this.drain(sku).catch(() => undefined);
+  }
+
+  /** One pass over every sku with a marker; failures are counted and left for the next pass. */
+  async sweep(): Promise<void> {
+    try {
+      await this.ensureTopics();
+      const skus = await this.repository.outboxSkus();
+      await Promise.all(skus.map((sku) => this.drain(sku).catch(() => undefined)));
+    } catch (error) {
+      relayFailures.inc();
+      this.logger.warn({ msg: 'outbox sweep failed', err: (error as Error).message });
+    }
+  }
+
+  /** Drains one sku; concurrent requests for the same sku collapse into the one queued behind the running drain. */
+  drain(sku: string): Promise<void> {
+    if (this.queued.has(sku)) return Promise.resolve();
+    this.queued.add(sku);
+    return this.lanes.run(sku, async () => {
+      this.queued.delete(sku);
+      try {
+        await this.ensureTopics();
+        const startedMicros = BigInt(Date.now()) * 1000n;
+        const pending = await this.repository.unpublished(sku);
+        if (pending.length > 0) {
+          await this.kafka.publish(
+            Topics.PriceChanged,
+            pending.map(({ version, event }) => ({ key: sku, value: JSON.parse(event) as object, messageId: `price-changed:${sku}:${version}` })),
+          );
+          await this.repository.removePublished(sku, pending.map((p) => p.version));
+          published.inc(pending.length);
+          this.logger.log({ msg: 'price changes published', sku, versions: pending.map((p) => p.version) });
+        }
+        await this.repository.clearOutbox(sku, startedMicros - MARKER_GRACE_MICROS);
+      } catch (error) {
+        relayFailures.inc();
+        this.logger.warn({ msg: 'could not publish price changes; retrying on the next pass', sku, err: (error as Error).message });
+        throw error;
+      }
+    });
+  }
+
+  private async ensureTopics(): Promise<void> {
+    if (this.topicsReady) return;
+    await this.topics.ensure([
+      { topic: Topics.PriceChanged, numPartitions: 3, replicationFactor: 1 },
+      { topic: Topics.PriceChangedDeadLetter, numPartitions: 1, replicationFactor: 1 },
+    ]);
+    this.topicsReady = true;
+  }
+}
