@@ -1,2 +1,3 @@
 export * from './bootstrap';
 export * from './http-error.filter';
+export * from './rate-limit';
