@@ -4,6 +4,14 @@ import { KafkaHealthIndicator, KafkaModule, RabbitmqHealthIndicator, RabbitmqMod
 import { CassandraHealthIndicator, CassandraModule } from '@app/cassandra';
 import { HealthModule, MetricsModule } from '@app/observability';
 import { ApiEnv } from './config/api.env';
+import { CatalogModule } from './catalog/catalog.module';
+import { AuthModule } from './auth';
+import { AccountsModule } from './accounts/accounts.module';
+import { OpsModule } from './ops/ops.module';
+import { PurchasesModule } from './purchases/purchases.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { WatchlistModule } from './watchlist/watchlist.module';
+import { StockModule } from './stock/stock.module';
 
 @Module({})
 export class ApiModule {
@@ -23,6 +31,14 @@ export class ApiModule {
       RabbitmqModule.forRoot({ url: env.RABBITMQ_URL, prefetch: env.RABBITMQ_PREFETCH, connectionName: 'api' }),
       HealthModule.forIndicators([KafkaHealthIndicator, CassandraHealthIndicator, RabbitmqHealthIndicator]),
       MetricsModule,
+      AuthModule,
+      CatalogModule,
+      RateLimitModule,
+      AccountsModule,
+      PurchasesModule,
+      OpsModule,
+      WatchlistModule,
+      StockModule,
       ],
       providers: [{ provide: ApiEnv, useValue: env }],
       exports: [ApiEnv],

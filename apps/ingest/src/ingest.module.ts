@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { KafkaHealthIndicator, KafkaModule } from '@app/messaging';
 import { HealthModule, MetricsModule } from '@app/observability';
 import { IngestEnv } from './config/ingest.env';
+import { StockEventsModule } from './stock-events/stock-events.module';
 
 @Module({})
 export class IngestModule {
@@ -13,6 +14,7 @@ export class IngestModule {
       KafkaModule.forRoot({ clientId: 'ingest', brokers: env.kafkaBrokers }),
       HealthModule.forIndicators([KafkaHealthIndicator]),
       MetricsModule,
+      StockEventsModule,
       ],
       providers: [{ provide: IngestEnv, useValue: env }],
       exports: [IngestEnv],

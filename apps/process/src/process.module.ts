@@ -4,6 +4,8 @@ import { KafkaHealthIndicator, KafkaModule } from '@app/messaging';
 import { CassandraHealthIndicator, CassandraModule } from '@app/cassandra';
 import { HealthModule, MetricsModule } from '@app/observability';
 import { ProcessEnv } from './config/process.env';
+import { StockModule } from './stock/stock.module';
+import { StockConsumerHealthIndicator } from './stock/stock-events.consumer';
 
 @Module({})
 export class ProcessModule {
@@ -20,7 +22,8 @@ export class ProcessModule {
         replicationFactor: env.CASSANDRA_REPLICATION_FACTOR,
         migrationsDir: join(__dirname, 'migrations'),
       }),
-      HealthModule.forIndicators([KafkaHealthIndicator, CassandraHealthIndicator]),
+      StockModule,
+      HealthModule.forIndicators([KafkaHealthIndicator, CassandraHealthIndicator, StockConsumerHealthIndicator]),
       MetricsModule,
       ],
       providers: [{ provide: ProcessEnv, useValue: env }],

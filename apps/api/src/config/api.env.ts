@@ -1,7 +1,90 @@
 import { BaseEnv, Port, WithCassandra, WithKafka, WithRabbitmq } from '@app/config';
+import { Transform } from 'class-transformer';
+import { IsInt, IsNotEmpty, IsString, Matches, Max, Min, MinLength, NotEquals, ValidateIf } from 'class-validator';
+
+/** Only for development and tests: production refuses to start with it (or with no secret). */
+export const DEV_JWT_SECRET = 'dev-only-jwt-secret-do-not-use-in-production';
+
+export const DEV_PAGE_TOKEN_SECRET = 'dev-only-page-token-secret';
+
+const NAME_URL_LIST = /^[a-z0-9-]+=https?:\/\/[^,\s]+(,[a-z0-9-]+=https?:\/\/[^,\s]+)*$/;
 
 /** Every setting of the api app; validated once at start (see `.env.example`). */
 export class ApiEnv extends WithKafka(WithCassandra(WithRabbitmq(BaseEnv))) {
   @Port()
   API_PORT = 3000;
+
+  // --- auth ---
+  @IsString()
+  @MinLength(32)
+  @ValidateIf((env: ApiEnv) => env.NODE_ENV === 'production')
+  @NotEquals(DEV_JWT_SECRET, { message: 'JWT_SECRET must be set to a secret of your own in production' })
+  JWT_SECRET = DEV_JWT_SECRET;
+
+  @IsString()
+  @IsNotEmpty()
+  JWT_ISSUER = 'retail-api';
+
+  @IsString()
+  @IsNotEmpty()
+  JWT_AUDIENCE = 'retail-clients';
+
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(10)
+  @Max(86_400)
+  JWT_TTL_SECONDS = 900;
+
+  /** How long the api trusts what it learned of a user's credentials version and roles. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  CREDENTIALS_CACHE_TTL_MS = 5_000;
+
+  /**
+   * Requests per second per user (per IP without a token), with bursts of up to two seconds' worth;
+   * 0 turns limiting off. Generous by default: test suites and busy clients poll from one address.
+   */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  RATE_LIMIT_RPS = 500;
+
+  /** How long the api waits for account or shop to answer a request. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  RPC_TIMEOUT_MS = 5_000;
+
+  // --- stock ---
+  /** Signs stock page tokens (HMAC-SHA256): tokens survive restarts and cannot be forged. */
+  @IsString()
+  @MinLength(16)
+  @ValidateIf((env: ApiEnv) => env.NODE_ENV === 'production')
+  @NotEquals(DEV_PAGE_TOKEN_SECRET, { message: 'PAGE_TOKEN_SECRET must be set to a secret of your own in production' })
+  PAGE_TOKEN_SECRET = DEV_PAGE_TOKEN_SECRET;
+
+  // --- catalog ---
+  /** How long an item read from shop is served from this instance's cache; shop's change notices evict it sooner. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  CATALOG_CACHE_TTL_MS = 2_000;
+
+  // --- ops ---
+  @Matches(NAME_URL_LIST, { message: 'OPS_HEALTH_TARGETS must be a comma-separated list of name=http://host:port' })
+  OPS_HEALTH_TARGETS =
+    'api=http://127.0.0.1:3000,ingest=http://127.0.0.1:3001,process=http://127.0.0.1:3002,' +
+    'account=http://127.0.0.1:3003,shop=http://127.0.0.1:3004,mailer=http://127.0.0.1:3005';
+
+  get opsHealthTargets(): { name: string; url: string }[] {
+    return this.OPS_HEALTH_TARGETS.split(',').map((pair) => {
+      const at = pair.indexOf('=');
+      return { name: pair.slice(0, at), url: pair.slice(at + 1) };
+    });
+  }
 }

@@ -1,7 +1,38 @@
+import { Transform } from 'class-transformer';
+import { IsInt, Matches, Max, Min } from 'class-validator';
 import { BaseEnv, Port, WithCassandra, WithKafka } from '@app/config';
 
 /** Every setting of the process app; validated once at start (see `.env.example`). */
 export class ProcessEnv extends WithKafka(WithCassandra(BaseEnv)) {
   @Port()
   PROCESS_PORT = 3002;
+
+  /** The stock events topic (its dead-letter topic is this name + `.dlq`); another name isolates a benchmark. */
+  @Matches(/^[A-Za-z0-9._-]{1,200}$/, { message: 'STOCK_TOPIC must be a Kafka topic name' })
+  STOCK_TOPIC = 'stock.events.v1';
+
+  /** Partitions of `stock.events.v1` created when the topic does not exist yet (ingest uses the same default). */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(6)
+  @Max(1000)
+  STOCK_TOPIC_PARTITIONS = 6;
+
+  /** Kafka consumer group; every instance of process shares `process`. Another name replays the topic from the start (tests, a rebuild). */
+  @Matches(/^[A-Za-z0-9._-]{1,100}$/, { message: 'STOCK_CONSUMER_GROUP must be 1–100 characters of A-Z a-z 0-9 . _ -' })
+  STOCK_CONSUMER_GROUP = 'process';
+
+  /** Partitions one instance handles at the same time. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  STOCK_CONSUMER_CONCURRENCY = 3;
+
+  /** Cassandra requests in flight per batch. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(2048)
+  CASSANDRA_WRITE_CONCURRENCY = 128;
 }

@@ -1,0 +1,20 @@
+import { PageTokenCodec } from './page-token';
+
+describe(PageTokenCodec.name, () => {
+  const sut = new PageTokenCodec('a-secret-of-sixteen+');
+
+  it('round-trips, also through another instance with the same secret (a restart)', () => {
+    const token = sut.encode({ storeId: 's1', after: 'SKU-9' });
+    expect(new PageTokenCodec('a-secret-of-sixteen+').decode(token, 's1')).toEqual({ storeId: 's1', after: 'SKU-9' });
+  });
+
+  it('rejects tampered, foreign, malformed and other-store tokens as invalid (400)', () => {
+    const token = sut.encode({ storeId: 's1', after: 'SKU-9' });
+    const [, signature] = token.split('.');
+    const forged = `${Buffer.from(JSON.stringify({ s: 's1', a: 'SKU-0' })).toString('base64url')}.${signature}`;
+    for (const bad of [forged, new PageTokenCodec('another-secret-16ch').encode({ storeId: 's1', after: 'x' }), 'garbage', '.', `${token}x`]) {
+      expect(() => sut.decode(bad, 's1')).toThrow(expect.objectContaining({ kind: 'invalid' }));
+    }
+    expect(() => sut.decode(token, 's2')).toThrow(expect.objectContaining({ kind: 'invalid' }));
+  });
+});

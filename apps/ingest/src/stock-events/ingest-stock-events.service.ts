@@ -1,0 +1,143 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { Counter } from 'prom-client';
+import { DomainError, stockEventKey, validateStockEvent } from '@app/contracts';
+import { IngestEnv } from '../config/ingest.env';
+import { KafkaPublisher, OutgoingMessage } from '@app/messaging';
+import { correlationId, metricsRegistry } from '@app/observability';
+import { MAX_BODY_BYTES, RawEvent, readCsv, readJson, readNdjson, tooLarge } from './event-readers';
+
+export interface RejectedEvent {
+  index: number;
+  eventId?: string;
+  errors: string[];
+}
+
+export interface IngestResult {
+  accepted: number;
+  rejected: RejectedEvent[];
+}
+
+/** 400 when no event is valid: the contract's error body and the 202 body's fields together. */
+export interface NothingAcceptedBody extends IngestResult {
+  statusCode: 400;
+  error: 'Bad Request';
+  message: string;
+  details: RejectedEvent[];
+}
+
+export function nothingAccepted(result: IngestResult): NothingAcceptedBody {
+  const n = result.rejected.length;
+  return {
+    statusCode: 400,
+    error: 'Bad Request',
+    message: n === 0 ? 'The body holds no events.' : `None of the ${n} event(s) is valid; "rejected" lists the problems of each.`,
+    accepted: 0,
+    rejected: result.rejected,
+    details: result.rejected,
+  };
+}
+
+export type StockEventsBody =
+  | { kind: 'json'; parsed: unknown }
+  | { kind: 'ndjson' | 'csv'; stream: Readable; contentLength?: number };
+
+/** Messages per publish call: keeps each partition's record batch far below the broker's 1 MB limit. */
+const PUBLISH_CHUNK = 2000;
+const CHUNKS_IN_FLIGHT = 3;
+
+const ingested = new Counter({
+  name: 'stock_events_ingested_total',
+  help: 'Stock events received by ingest, by outcome (accepted, rejected, unavailable)',
+  labelNames: ['outcome'] as const,
+  registers: [metricsRegistry],
+});
+
+/** Maps a Content-Type header to a body kind; anything else is 415. */
+export function bodyKind(contentType: string | undefined): 'json' | 'ndjson' | 'csv' {
+  const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  if (type === 'application/json') return 'json';
+  if (type === 'application/x-ndjson') return 'ndjson';
+  if (type === 'text/csv') return 'csv';
+  throw new DomainError(
+    'STOCK.UNSUPPORTED_CONTENT_TYPE',
+    'unsupported',
+    `Content-Type ${type ? `"${type}"` : '(none)'} is not supported; send application/json, application/x-ndjson or text/csv.`,
+  );
+}
+
+@Injectable()
+export class IngestStockEventsService {
+  private readonly logger = new Logger(IngestStockEventsService.name);
+
+  private readonly topic: string;
+
+  constructor(
+    private readonly publisher: KafkaPublisher,
+    env: IngestEnv,
+  ) {
+    this.topic = env.STOCK_TOPIC;
+  }
+
+  /**
+   * Validates every event, publishes the valid ones and answers for each. Events are read as a
+   * stream and kept only in their small encoded form; nothing is published unless the whole
+   * body was within the limits, and `accepted` is reported only once Kafka acknowledged all.
+   */
+  async ingest(storeId: string, body: StockEventsBody, now = Date.now()): Promise<IngestResult> {
+    let source: AsyncIterable<RawEvent> | Iterable<RawEvent>;
+    if (body.kind === 'json') source = readJson(body.parsed);
+    else {
+      if ((body.contentLength ?? 0) > MAX_BODY_BYTES) throw tooLarge('the body is over 10 MiB');
+      source = body.kind === 'csv' ? readCsv(body.stream) : readNdjson(body.stream);
+    }
+
+    const correlation = correlationId();
+    const messages: OutgoingMessage[] = [];
+    const rejected: RejectedEvent[] = [];
+    for await (const raw of source) {
+      if (raw.error !== undefined) {
+        rejected.push({ index: raw.index, errors: [raw.error] });
+        continue;
+      }
+      const checked = validateStockEvent(storeId, raw.value, now, body.kind === 'csv');
+      if (!checked.ok) {
+        rejected.push({ index: raw.index, ...(checked.eventId !== undefined ? { eventId: checked.eventId } : {}), errors: checked.errors });
+        continue;
+      }
+      const event = checked.event;
+      messages.push({
+        key: stockEventKey(storeId, event.sku),
+        value: event,
+        messageId: `${storeId}/${event.eventId}`,
+        correlationId: correlation,
+      });
+    }
+    ingested.inc({ outcome: 'rejected' }, rejected.length);
+
+    if (messages.length === 0) return { accepted: 0, rejected };
+
+    try {
+      // A few chunks in flight: enough to fill produce requests, while only those chunks are encoded at a time.
+      let next = 0;
+      const publishChunks = async () => {
+        for (let i = next; i < messages.length; i = next) {
+          next += PUBLISH_CHUNK;
+          await this.publisher.publish(this.topic, messages.slice(i, i + PUBLISH_CHUNK));
+        }
+      };
+      await Promise.all(Array.from({ length: CHUNKS_IN_FLIGHT }, publishChunks));
+    } catch (error) {
+      ingested.inc({ outcome: 'unavailable' }, messages.length);
+      this.logger.warn(`Kafka did not take ${messages.length} events of ${storeId}: ${(error as Error).message}`);
+      throw new DomainError(
+        'STOCK.KAFKA_UNAVAILABLE',
+        'unavailable',
+        'The events could not be stored right now; nothing from this request was accepted. Send the same request again later (eventIds make it safe).',
+      );
+    }
+    ingested.inc({ outcome: 'accepted' }, messages.length);
+    this.logger.log({ msg: 'stock events accepted', storeId, accepted: messages.length, rejected: rejected.length });
+    return { accepted: messages.length, rejected };
+  }
+}

@@ -1,0 +1,113 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { StockEventMessage } from '@app/contracts';
+import { ConsumedMessage } from '@app/messaging';
+import { metricsRegistry } from '@app/observability';
+import { LevelRow, NewEventRow, Source, StockEventsRepository } from './stock-events.repository';
+import { advance, levelOf, StockMove } from './stock-level';
+
+const eventsApplied = new Counter({
+  name: 'stock_events_applied_total',
+  help: 'Stock events by outcome: applied (new), duplicate (already counted)',
+  labelNames: ['outcome'] as const,
+  registers: [metricsRegistry],
+});
+
+interface KeyGroup {
+  storeId: string;
+  sku: string;
+  /** First occurrence of each eventId in this batch, in offset order. */
+  events: Map<string, { move: StockMove; source: Source }>;
+  last: Source;
+}
+
+function sameSource(a: Source, b: Source): boolean {
+  return a.partition === b.partition && a.offset === b.offset;
+}
+
+/**
+ * Applies a batch of stock events, idempotently: each eventId counts once per store, whatever the
+ * order, however often it arrives, and wherever a crash interrupts. Per (store, sku) of the batch:
+ * one read (state row + the batch's eventIds), new event rows written, then the state row and the
+ * read models. A row that exists but was stored by this very message after the last applied
+ * offset comes from an attempt that crashed before its state row: it is applied now.
+ */
+@Injectable()
+export class ApplyStockEventsService {
+  private readonly logger = new Logger(ApplyStockEventsService.name);
+
+  constructor(private readonly repository: StockEventsRepository) {}
+
+  async applyBatch(messages: ConsumedMessage<StockEventMessage>[], now = new Date()): Promise<void> {
+    const groups = new Map<string, KeyGroup>();
+    for (const m of messages) {
+      const e = m.value;
+      const k = `${e.storeId}/${e.sku}`;
+      let group = groups.get(k);
+      const source = { partition: m.partition, offset: BigInt(m.offset) };
+      if (!group) {
+        group = { storeId: e.storeId, sku: e.sku, events: new Map(), last: source };
+        groups.set(k, group);
+      }
+      if (source.partition === group.last.partition && source.offset > group.last.offset) group.last = source;
+      if (!group.events.has(e.eventId)) {
+        group.events.set(e.eventId, { move: { eventId: e.eventId, type: e.type, quantity: e.quantity, at: Date.parse(e.occurredAt) }, source });
+      }
+    }
+    const list = [...groups.values()];
+    const snapshots = await this.repository.snapshots(list.map((g) => ({ storeId: g.storeId, sku: g.sku, eventIds: [...g.events.keys()] })));
+
+    const newRows: NewEventRow[] = [];
+    const levels: LevelRow[] = [];
+    let applied = 0;
+    let duplicates = 0;
+    await Promise.all(
+      list.map(async (group, i) => {
+        const { state, existing } = snapshots[i];
+        const fresh: StockMove[] = [];
+        for (const { move, source } of group.events.values()) {
+          const stored = existing.get(move.eventId);
+          const alreadyApplied =
+            stored !== undefined &&
+            (!sameSource(stored, source) || (state?.applied?.partition === source.partition && source.offset <= state.applied.offset));
+          if (alreadyApplied) {
+            duplicates++;
+            continue;
+          }
+          fresh.push(move);
+          if (!stored) newRows.push({ storeId: group.storeId, sku: group.sku, move, source });
+        }
+        applied += fresh.length;
+        // Never move backwards: a replay from an earlier offset must not re-open what was applied.
+        const appliedTo =
+          state?.applied && state.applied.partition === group.last.partition && state.applied.offset > group.last.offset
+            ? state.applied
+            : group.last;
+        const current = { level: state?.level ?? 0, count: state?.count };
+        let next = advance(current, fresh);
+        if (!next) {
+          const all = new Map<string, StockMove>();
+          for (const { source, ...move } of await this.repository.history(group.storeId, group.sku)) {
+            // Rows a crashed attempt stored for messages after this batch are not applied yet: they count when their message comes.
+            if (source.partition === appliedTo.partition && source.offset > appliedTo.offset) continue;
+            all.set(move.eventId, move);
+          }
+          for (const move of fresh) if (!all.has(move.eventId)) all.set(move.eventId, move);
+          next = levelOf(all.values());
+        }
+        levels.push({
+          storeId: group.storeId,
+          sku: group.sku,
+          state: next,
+          applied: appliedTo,
+          updatedAt: fresh.length > 0 || !state ? now : state.updatedAt,
+        });
+      }),
+    );
+    // Event rows no later than their state row: once it says "applied up to offset N", every row it counted exists.
+    await this.repository.save(newRows, levels);
+    eventsApplied.inc({ outcome: 'applied' }, applied);
+    eventsApplied.inc({ outcome: 'duplicate' }, duplicates);
+    this.logger.debug({ msg: 'batch applied', messages: messages.length, keys: list.length, applied, duplicates });
+  }
+}

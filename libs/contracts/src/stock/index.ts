@@ -1,0 +1,2 @@
+export * from './stock-event.message';
+export * from './validate-stock-event';
