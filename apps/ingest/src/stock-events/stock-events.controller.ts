@@ -2,10 +2,11 @@ import { Controller, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { bodyKind, IngestResult, IngestStockEventsService, nothingAccepted, NothingAcceptedBody } from './ingest-stock-events.service';
-import { RateLimitGuard, StoreApiKeyGuard } from './store-api-key.guard';
+import { ThrottlerGuard } from '@nestjs/throttler';
+import { StoreApiKeyGuard } from './store-api-key.guard';
 
 @Controller('v1/stores/:storeId/stock-events')
-@UseGuards(StoreApiKeyGuard, RateLimitGuard)
+@UseGuards(StoreApiKeyGuard, ThrottlerGuard)
 export class StockEventsController {
   constructor(private readonly service: IngestStockEventsService) {}
 

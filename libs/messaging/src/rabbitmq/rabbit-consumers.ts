@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -62,7 +62,7 @@ function retryQueue(queue: string, delayMs: number): string {
  * Consumers come back by themselves after a broker restart (amqp-connection-manager).
  */
 @Injectable()
-export class RabbitConsumers implements OnApplicationShutdown {
+export class RabbitConsumers {
   private readonly logger = new Logger(RabbitConsumers.name);
   private readonly channels: ChannelWrapper[] = [];
   private inFlight = 0;
@@ -207,7 +207,7 @@ export class RabbitConsumers implements OnApplicationShutdown {
   }
 
   /** Stops taking deliveries, then waits (bounded) for the handlers under way to finish and ack. */
-  async onApplicationShutdown(): Promise<void> {
+  async close(): Promise<void> {
     this.stopping = true;
     await Promise.all(this.channels.map((c) => c.cancelAll().catch(() => undefined)));
     const deadline = Date.now() + 10_000;

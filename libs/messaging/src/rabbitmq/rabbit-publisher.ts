@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import { randomUUID } from 'node:crypto';
 import { MessageHeaders } from '@app/contracts';
@@ -24,7 +24,7 @@ export async function assertTopicExchange(channel: { assertExchange: (...args: n
  * broker has taken responsibility for the message, and rejects (after `publishTimeout`) when it cannot.
  */
 @Injectable()
-export class RabbitPublisher implements OnApplicationShutdown {
+export class RabbitPublisher {
   private readonly channel: ChannelWrapper;
   private readonly exchanges = new Set<string>();
 
@@ -58,7 +58,8 @@ export class RabbitPublisher implements OnApplicationShutdown {
     };
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Called by the module once consumers have drained, before the connection closes. */
+  async close(): Promise<void> {
     await this.channel.close();
   }
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -21,7 +21,7 @@ interface Pending {
  * the HTTP edge maps it like a local one. A request that gets no answer in time is a 503.
  */
 @Injectable()
-export class RabbitRpcClient implements OnApplicationShutdown {
+export class RabbitRpcClient {
   private readonly pending = new Map<string, Pending>();
   private readonly channel: ChannelWrapper;
 
@@ -81,7 +81,8 @@ export class RabbitRpcClient implements OnApplicationShutdown {
     return pending;
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Called by the module before the connection closes. */
+  async close(): Promise<void> {
     await this.channel.close();
   }
 }

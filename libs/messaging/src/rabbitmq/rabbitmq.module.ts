@@ -47,11 +47,38 @@ export class RabbitmqHealthIndicator implements ReadinessIndicator {
   }
 }
 
+/**
+ * Closes in order: consumers stop and finish what they hold (their handlers may still publish),
+ * then the publishing channels, then the connection. Closing the connection first would leave
+ * the channels' close waiting forever.
+ */
 @Injectable()
 class RabbitmqLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(RABBITMQ_CONNECTION) private readonly connection: AmqpConnectionManager) {}
+  private readonly logger = new Logger('rabbitmq');
+
+  constructor(
+    @Inject(RABBITMQ_CONNECTION) private readonly connection: AmqpConnectionManager,
+    private readonly consumers: RabbitConsumers,
+    private readonly publisher: RabbitPublisher,
+    private readonly rpc: RabbitRpcClient,
+  ) {}
+
   async onApplicationShutdown(): Promise<void> {
-    await this.connection.close();
+    await this.bounded('consumers', this.consumers.close(), 12_000);
+    await this.bounded('channels', Promise.all([this.publisher.close(), this.rpc.close()]), 3_000);
+    await this.bounded('connection', this.connection.close(), 3_000);
+  }
+
+  private async bounded(what: string, work: Promise<unknown>, ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.logger.warn(`closing the RabbitMQ ${what} took over ${ms} ms; going on`);
+        resolve();
+      }, ms);
+    });
+    await Promise.race([work.catch(() => undefined), timeout]);
+    clearTimeout(timer);
   }
 }
 
