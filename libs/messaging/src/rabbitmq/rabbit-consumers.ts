@@ -44,6 +44,12 @@ export interface RpcReply {
 
 export const RPC_REQUEST_ID_HEADER = 'x-request-id';
 const ATTEMPT_HEADER = 'x-attempt';
+
+/** Acknowledges a delivery on the channel it came from, or not at all. */
+interface Settle {
+  ack(): void;
+  requeue(): void;
+}
 const ROUTING_KEY_HEADER = 'x-original-routing-key';
 const DEFAULT_RETRY_DELAYS_MS = [1_000, 5_000, 15_000, 30_000];
 
@@ -95,10 +101,27 @@ export class RabbitConsumers {
       },
     });
     this.channels.push(channel);
+    // Delivery tags belong to the channel that delivered them: after a reconnect, acking an old
+    // delivery on the new channel would close it (406 unknown delivery tag). The broker
+    // redelivers whatever was unacknowledged on the old channel, so such a delivery is dropped.
+    let generation = 0;
+    channel.on('connect', () => generation++);
+    const settlerFor = (message: ConsumeMessage): Settle => {
+      const deliveredOn = generation;
+      const current = () => {
+        if (deliveredOn === generation) return true;
+        this.logger.warn({ msg: `a delivery from ${spec.queue} outlived its channel; the broker redelivers it` });
+        return false;
+      };
+      return {
+        ack: () => current() && channel.ack(message),
+        requeue: () => current() && channel.nack(message, false, true),
+      };
+    };
     // Not awaited: with the broker down the app still starts (and says so in readiness);
     // the consumer begins, and resumes after every reconnect, by itself.
     channel
-      .consume(spec.queue, (message) => void this.onMessage(channel, spec, delays, message), {
+      .consume(spec.queue, (message) => void this.onMessage(channel, spec, delays, message, settlerFor(message)), {
         prefetch: spec.prefetch ?? this.options.prefetch,
         noAck: false,
       })
@@ -111,8 +134,9 @@ export class RabbitConsumers {
     spec: ConsumerSpec<T>,
     delays: number[],
     message: ConsumeMessage,
+    settle: Settle,
   ): Promise<void> {
-    if (this.stopping) return channel.nack(message, false, true);
+    if (this.stopping) return void settle.requeue();
     this.inFlight++;
     const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
     const meta: MessageMeta = {
@@ -125,12 +149,12 @@ export class RabbitConsumers {
     };
     try {
       await runWithCorrelation({ correlationId: meta.correlationId, messageId: meta.messageId }, () =>
-        this.process(channel, spec, delays, message, meta),
+        this.process(channel, spec, delays, message, meta, settle),
       );
     } catch (error) {
       // Only reached when even the retry or dead-letter publish failed: let the broker redeliver.
       this.logger.error({ msg: `could not settle a message from ${spec.queue}`, err: (error as Error).message });
-      channel.nack(message, false, true);
+      settle.requeue();
     } finally {
       this.inFlight--;
     }
@@ -142,22 +166,23 @@ export class RabbitConsumers {
     delays: number[],
     message: ConsumeMessage,
     meta: MessageMeta,
+    settle: Settle,
   ): Promise<void> {
     const decoded = decodeMessage(spec.contract, message.content);
     if (!decoded.ok) {
       if (spec.rpc) await this.reply(channel, message, meta, { ok: false, error: { code: 'MESSAGE.INVALID', kind: 'invalid', message: decoded.reason } });
       else await this.deadLetter(channel, spec.queue, message, meta, decoded.reason);
-      return channel.ack(message);
+      return void settle.ack();
     }
     try {
       const result = await spec.handle(decoded.value, meta);
       if (spec.rpc) await this.reply(channel, message, meta, { ok: true, result });
-      channel.ack(message);
+      settle.ack();
     } catch (error) {
       if (spec.rpc) {
         await this.reply(channel, message, meta, { ok: false, error: describeError(error) });
         this.logFailure(spec.queue, meta, error);
-        return channel.ack(message);
+        return void settle.ack();
       }
       const permanent = error instanceof DomainError && !error.retryable;
       const delay = delays[meta.attempt - 1];
@@ -172,7 +197,7 @@ export class RabbitConsumers {
           headers: { ...meta.headers, [ATTEMPT_HEADER]: meta.attempt + 1, [ROUTING_KEY_HEADER]: meta.routingKey },
         });
       }
-      channel.ack(message);
+      settle.ack();
     }
   }
 

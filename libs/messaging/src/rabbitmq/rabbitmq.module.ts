@@ -23,6 +23,14 @@ export function createRabbitConnection(options: RabbitmqOptions): AmqpConnection
   connection.on('connect', () => logger.log('connected to RabbitMQ'));
   connection.on('disconnect', ({ err }) => logger.warn({ msg: 'disconnected from RabbitMQ', err: err?.message }));
   connection.on('connectFailed', ({ err }) => logger.warn({ msg: 'cannot connect to RabbitMQ', err: err?.message }));
+  // A channel error (the broker closing it, a restart) is logged, never left to crash the
+  // process as an unhandled 'error' event: the channel reconnects by itself.
+  const createChannel = connection.createChannel.bind(connection);
+  connection.createChannel = (options) => {
+    const channel = createChannel(options);
+    channel.on('error', (error: Error) => logger.warn({ msg: `channel ${options?.name ?? ''} failed; it reconnects`, err: error.message }));
+    return channel;
+  };
   return connection;
 }
 
