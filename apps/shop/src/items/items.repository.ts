@@ -96,6 +96,20 @@ export class ItemsRepository {
     await this.client.execute(`INSERT INTO outbox_skus (shard, sku) VALUES (?, ?)`, [OUTBOX_SHARD, sku], { prepare: true });
   }
 
+  /** Takes the sku's relay lease for `ttlSeconds`; false when another instance holds it. */
+  async tryLeaseOutbox(sku: string, owner: string, ttlSeconds: number): Promise<boolean> {
+    const result = await this.client.execute(
+      `INSERT INTO outbox_leases (sku, owner) VALUES (?, ?) IF NOT EXISTS USING TTL ${ttlSeconds}`,
+      [sku, owner],
+      LWT,
+    );
+    return result.wasApplied();
+  }
+
+  async releaseOutboxLease(sku: string, owner: string): Promise<void> {
+    await this.client.execute(`DELETE FROM outbox_leases WHERE sku = ? IF owner = ?`, [sku, owner], LWT);
+  }
+
   async outboxSkus(): Promise<string[]> {
     const result = await this.client.execute(`SELECT sku FROM outbox_skus WHERE shard = ?`, [OUTBOX_SHARD], { prepare: true });
     return result.rows.map((row) => row.get('sku') as string);

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
 import { Topics } from '@app/contracts';
 import { KafkaPublisher, KafkaTopics } from '@app/messaging';
@@ -9,6 +10,8 @@ import { KeyedLanes } from '../reservations/keyed-lanes';
 
 /** A marker is kept this long after its sku was drained, so a change racing the drain is never orphaned. */
 const MARKER_GRACE_MICROS = 60_000_000n;
+/** Longer than any drain takes; frees the lease of an instance that died holding it. */
+const LEASE_TTL_SECONDS = 30;
 
 const published = new Counter({
   name: 'shop_price_changes_published_total',
@@ -25,13 +28,15 @@ const relayFailures = new Counter({
  * Moves recorded price changes from the items' outbox to Kafka: publish (acks from all
  * replicas, key = sku, so one sku's versions stay in order), then remove the entry. A crash in
  * between publishes the event again on the next pass, which consumers ignore by its version:
- * at-least-once on the wire, exactly once in effect.
+ * at-least-once on the wire, exactly once in effect. A lease per sku keeps two shop instances
+ * from publishing the same change together.
  */
 @Injectable()
 export class PriceOutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(PriceOutboxRelay.name);
   private readonly lanes = new KeyedLanes();
   private readonly queued = new Set<string>();
+  private readonly instanceId = randomUUID();
   private timer?: NodeJS.Timeout;
   private topicsReady = false;
   private stopped = false;
@@ -83,24 +88,34 @@ export class PriceOutboxRelay implements OnApplicationBootstrap, OnApplicationSh
       this.queued.delete(sku);
       try {
         await this.ensureTopics();
-        const startedMicros = BigInt(Date.now()) * 1000n;
-        const pending = await this.repository.unpublished(sku);
-        if (pending.length > 0) {
-          await this.kafka.publish(
-            Topics.PriceChanged,
-            pending.map(({ version, event }) => ({ key: sku, value: JSON.parse(event) as object, messageId: `price-changed:${sku}:${version}` })),
-          );
-          await this.repository.removePublished(sku, pending.map((p) => p.version));
-          published.inc(pending.length);
-          this.logger.log({ msg: 'price changes published', sku, versions: pending.map((p) => p.version) });
+        // Another instance is draining this sku: it publishes what is pending; our marker stays for the next pass.
+        if (!(await this.repository.tryLeaseOutbox(sku, this.instanceId, LEASE_TTL_SECONDS))) return;
+        try {
+          await this.publishPending(sku);
+        } finally {
+          await this.repository.releaseOutboxLease(sku, this.instanceId).catch(() => undefined);
         }
-        await this.repository.clearOutbox(sku, startedMicros - MARKER_GRACE_MICROS);
       } catch (error) {
         relayFailures.inc();
         this.logger.warn({ msg: 'could not publish price changes; retrying on the next pass', sku, err: (error as Error).message });
         throw error;
       }
     });
+  }
+
+  private async publishPending(sku: string): Promise<void> {
+    const startedMicros = BigInt(Date.now()) * 1000n;
+    const pending = await this.repository.unpublished(sku);
+    if (pending.length > 0) {
+      await this.kafka.publish(
+        Topics.PriceChanged,
+        pending.map(({ version, event }) => ({ key: sku, value: JSON.parse(event) as object, messageId: `price-changed:${sku}:${version}` })),
+      );
+      await this.repository.removePublished(sku, pending.map((p) => p.version));
+      published.inc(pending.length);
+      this.logger.log({ msg: 'price changes published', sku, versions: pending.map((p) => p.version) });
+    }
+    await this.repository.clearOutbox(sku, startedMicros - MARKER_GRACE_MICROS);
   }
 
   private async ensureTopics(): Promise<void> {
