@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import { DomainError } from './domain-error';
 
 type Constructor<T> = new () => T;
 
@@ -37,4 +38,18 @@ export function assertValidMessage<T extends object>(Contract: Constructor<T>, m
     const reasons = errors.flatMap((e) => Object.values(e.constraints ?? {}));
     throw new Error(`refusing to send an invalid ${Contract.name}: ${reasons.join('; ')}`);
   }
+}
+
+/**
+ * Checks a parsed message against a more specific contract (one queue carrying several message
+ * types, told apart by routing key). A failure is a non-retryable DomainError: dead-lettered at once.
+ */
+export function validateAs<T extends object>(Contract: Constructor<T>, message: object): T {
+  const value = plainToInstance(Contract, message);
+  const errors = validateSync(value, { whitelist: true, forbidUnknownValues: true });
+  if (errors.length > 0) {
+    const reasons = errors.flatMap((e) => Object.values(e.constraints ?? {}));
+    throw new DomainError('MESSAGE.INVALID', 'invalid', `invalid ${Contract.name}: ${reasons.join('; ')}`);
+  }
+  return value;
 }

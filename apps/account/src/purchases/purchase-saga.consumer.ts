@@ -1,12 +1,12 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { plainToInstance } from 'class-transformer';
-import { IsOptional, IsString, Length, validateSync } from 'class-validator';
+import { IsOptional, IsString, Length } from 'class-validator';
 import {
   DomainError,
   Exchanges,
   ReservationVoided,
   SagaQueues,
   SagaRoutingKeys,
+  validateAs,
   StockReservationFailed,
   StockReserved,
 } from '@app/contracts';
@@ -22,15 +22,6 @@ class AccountSagaReply {
   @IsOptional() @IsString() reason?: string;
 }
 
-function check<T extends object>(Contract: new () => T, message: object): T {
-  const value = plainToInstance(Contract, message);
-  const errors = validateSync(value, { whitelist: true, forbidUnknownValues: true });
-  if (errors.length > 0) {
-    const reasons = errors.flatMap((e) => Object.values(e.constraints ?? {}));
-    throw new DomainError('MESSAGE.INVALID', 'invalid', `invalid ${Contract.name}: ${reasons.join('; ')}`);
-  }
-  return value;
-}
 
 /** Account's saga inbox: shop's answers. A malformed one is dead-lettered at once with its reason. */
 @Injectable()
@@ -55,11 +46,11 @@ export class PurchaseSagaConsumer implements OnModuleInit {
   handle(reply: AccountSagaReply, meta: Pick<MessageMeta, 'routingKey'>): Promise<void> {
     switch (meta.routingKey) {
       case SagaRoutingKeys.StockReserved:
-        return this.purchases.onStockReserved(check(StockReserved, reply));
+        return this.purchases.onStockReserved(validateAs(StockReserved, reply));
       case SagaRoutingKeys.StockReservationFailed:
-        return this.purchases.onStockReservationFailed(check(StockReservationFailed, reply));
+        return this.purchases.onStockReservationFailed(validateAs(StockReservationFailed, reply));
       case SagaRoutingKeys.ReservationVoided:
-        return this.purchases.onReservationVoided(check(ReservationVoided, reply));
+        return this.purchases.onReservationVoided(validateAs(ReservationVoided, reply));
       default:
         throw new DomainError('MESSAGE.UNKNOWN_TYPE', 'invalid', `no handler for routing key "${meta.routingKey}" on ${SagaQueues.Account}`);
     }

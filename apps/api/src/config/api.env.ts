@@ -1,6 +1,5 @@
-import { BaseEnv, Port, WithCassandra, WithKafka, WithRabbitmq } from '@app/config';
-import { Transform } from 'class-transformer';
-import { IsInt, IsNotEmpty, IsString, Matches, Max, Min, MinLength, NotEquals, ValidateIf } from 'class-validator';
+import { BaseEnv, IntInRange, Port, WithCassandra, WithKafka, WithRabbitmq } from '@app/config';
+import { IsNotEmpty, IsString, Matches, MinLength, NotEquals, ValidateIf } from 'class-validator';
 
 /** Only for development and tests: production refuses to start with it (or with no secret). */
 export const DEV_JWT_SECRET = 'dev-only-jwt-secret-do-not-use-in-production';
@@ -29,34 +28,22 @@ export class ApiEnv extends WithKafka(WithCassandra(WithRabbitmq(BaseEnv))) {
   @IsNotEmpty()
   JWT_AUDIENCE = 'retail-clients';
 
-  @Transform(({ value }) => Number(value))
-  @IsInt()
-  @Min(10)
-  @Max(86_400)
+  @IntInRange(10, 86_400)
   JWT_TTL_SECONDS = 900;
 
   /** How long the api trusts what it learned of a user's credentials version and roles. */
-  @Transform(({ value }) => Number(value))
-  @IsInt()
-  @Min(0)
-  @Max(600_000)
+  @IntInRange(0, 600_000)
   CREDENTIALS_CACHE_TTL_MS = 5_000;
 
   /**
    * Requests per second per user (per IP without a token), with bursts of up to two seconds' worth;
    * 0 turns limiting off. Generous by default: test suites and busy clients poll from one address.
    */
-  @Transform(({ value }) => Number(value))
-  @IsInt()
-  @Min(0)
-  @Max(1_000_000)
+  @IntInRange(0, 1_000_000)
   RATE_LIMIT_RPS = 500;
 
   /** How long the api waits for account or shop to answer a request. */
-  @Transform(({ value }) => Number(value))
-  @IsInt()
-  @Min(100)
-  @Max(60_000)
+  @IntInRange(100, 60_000)
   RPC_TIMEOUT_MS = 5_000;
 
   // --- stock ---
@@ -69,10 +56,7 @@ export class ApiEnv extends WithKafka(WithCassandra(WithRabbitmq(BaseEnv))) {
 
   // --- catalog ---
   /** How long an item read from shop is served from this instance's cache; shop's change notices evict it sooner. */
-  @Transform(({ value }) => Number(value))
-  @IsInt()
-  @Min(0)
-  @Max(600_000)
+  @IntInRange(0, 600_000)
   CATALOG_CACHE_TTL_MS = 2_000;
 
   // --- ops ---

@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
-import { IsInt, IsNotEmpty, Matches, Max, Min, ValidateIf } from 'class-validator';
-import { BaseEnv, Port, WithKafka } from '@app/config';
+import { IsInt, IsNotEmpty, Matches, Min, ValidateIf } from 'class-validator';
+import { BaseEnv, IntInRange, Port, WithKafka } from '@app/config';
 
 /** Used when STORE_API_KEYS is unset outside production (API.md). */
 export const DEV_STORE_API_KEYS = 'store-1:dev-key-store-1,store-2:dev-key-store-2,store-3:dev-key-store-3';
@@ -29,17 +29,11 @@ export class IngestEnv extends WithKafka(BaseEnv) {
   STOCK_TOPIC = 'stock.events.v1';
 
   /** Partitions of `stock.events.v1` when ingest has to create it (at least 6, so process can scale out). */
-  @Transform(({ value }) => Number(value))
-  @IsInt()
-  @Min(6)
-  @Max(1000)
+  @IntInRange(6, 1000)
   STOCK_TOPIC_PARTITIONS = 6;
 
   /** How long a request waits for Kafka's acknowledgement before answering 503. */
-  @Transform(({ value }) => Number(value))
-  @IsInt()
-  @Min(100)
-  @Max(120_000)
+  @IntInRange(100, 120_000)
   KAFKA_PUBLISH_TIMEOUT_MS = 10_000;
 
   /** storeId by API key. */

@@ -1,6 +1,5 @@
-import { Transform } from 'class-transformer';
-import { IsInt, Matches, Max, Min } from 'class-validator';
-import { BaseEnv, Port, WithCassandra, WithKafka, WithRabbitmq, WithSmtp } from '@app/config';
+import { Matches } from 'class-validator';
+import { BaseEnv, IntInRange, Port, WithCassandra, WithKafka, WithRabbitmq, WithSmtp } from '@app/config';
 
 /** Every setting of the mailer app; validated once at start (see `.env.example`). */
 export class MailerEnv extends WithKafka(WithCassandra(WithRabbitmq(WithSmtp(BaseEnv)))) {
@@ -15,10 +14,7 @@ export class MailerEnv extends WithKafka(WithCassandra(WithRabbitmq(WithSmtp(Bas
   MAIL_RETRY_DELAYS_MS = '1000,2000,5000,10000,20000,30000,60000,60000,120000,120000,300000,300000,300000,300000,300000,300000,300000,300000,300000,300000';
 
   /** How long a claim on a message id protects a send in progress before another delivery may take it over. */
-  @Transform(({ value }) => Number(value))
-  @IsInt()
-  @Min(30)
-  @Max(86_400)
+  @IntInRange(30, 86_400)
   MAIL_CLAIM_LEASE_SECONDS = 120;
 
   /** ISO 4217 code amounts are shown in. */

@@ -1,6 +1,5 @@
-import { Transform } from 'class-transformer';
-import { IsInt, Matches, Max, Min } from 'class-validator';
-import { BaseEnv, Port, WithCassandra, WithKafka } from '@app/config';
+import { Matches } from 'class-validator';
+import { BaseEnv, IntInRange, Port, WithCassandra, WithKafka } from '@app/config';
 
 /** Every setting of the process app; validated once at start (see `.env.example`). */
 export class ProcessEnv extends WithKafka(WithCassandra(BaseEnv)) {
@@ -12,10 +11,7 @@ export class ProcessEnv extends WithKafka(WithCassandra(BaseEnv)) {
   STOCK_TOPIC = 'stock.events.v1';
 
   /** Partitions of `stock.events.v1` created when the topic does not exist yet (ingest uses the same default). */
-  @Transform(({ value }) => Number(value))
-  @IsInt()
-  @Min(6)
-  @Max(1000)
+  @IntInRange(6, 1000)
   STOCK_TOPIC_PARTITIONS = 6;
 
   /** Kafka consumer group; every instance of process shares `process`. Another name replays the topic from the start (tests, a rebuild). */
@@ -23,16 +19,10 @@ export class ProcessEnv extends WithKafka(WithCassandra(BaseEnv)) {
   STOCK_CONSUMER_GROUP = 'process';
 
   /** Partitions one instance handles at the same time. */
-  @Transform(({ value }) => Number(value))
-  @IsInt()
-  @Min(1)
-  @Max(64)
+  @IntInRange(1, 64)
   STOCK_CONSUMER_CONCURRENCY = 3;
 
   /** Cassandra requests in flight per batch. */
-  @Transform(({ value }) => Number(value))
-  @IsInt()
-  @Min(1)
-  @Max(2048)
+  @IntInRange(1, 2048)
   CASSANDRA_WRITE_CONCURRENCY = 128;
 }

@@ -1,6 +1,5 @@
-import { BaseEnv, Port, WithCassandra, WithKafka, WithRabbitmq } from '@app/config';
-import { Transform } from 'class-transformer';
-import { IsInt, IsString, Max, Min, MinLength } from 'class-validator';
+import { BaseEnv, IntInRange, Port, WithCassandra, WithKafka, WithRabbitmq } from '@app/config';
+import { IsString, MinLength } from 'class-validator';
 
 /** Every setting of the shop app; validated once at start (see `.env.example`). */
 export class ShopEnv extends WithKafka(WithCassandra(WithRabbitmq(BaseEnv))) {
@@ -8,17 +7,11 @@ export class ShopEnv extends WithKafka(WithCassandra(WithRabbitmq(BaseEnv))) {
   SHOP_PORT = 3004;
 
   /** How often the outbox relay looks for price changes not yet on Kafka (it also runs right after each change). */
-  @Transform(({ value }) => Number(value))
-  @IsInt()
-  @Min(50)
-  @Max(60_000)
+  @IntInRange(50, 60_000)
   SHOP_OUTBOX_POLL_MS = 1_000;
 
   /** Saga commands for one sku committed together in one lightweight transaction, at most. */
-  @Transform(({ value }) => Number(value))
-  @IsInt()
-  @Min(1)
-  @Max(50)
+  @IntInRange(1, 50)
   SHOP_RESERVATION_BATCH_MAX = 20;
 
   /** Signs the opaque page tokens of the item list, so a tampered token is refused. */

@@ -1,6 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { plainToInstance } from 'class-transformer';
-import { IsInt, IsISO8601, IsOptional, IsString, Length, Max, Min, validateSync } from 'class-validator';
+import { IsInt, IsISO8601, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import {
   DomainError,
   Exchanges,
@@ -8,6 +7,7 @@ import {
   ReserveStock,
   SagaQueues,
   SagaRoutingKeys,
+  validateAs,
   StockReservationFailed,
   StockReserved,
   VoidReservation,
@@ -24,15 +24,6 @@ class ShopSagaCommand {
   @IsOptional() @IsISO8601() requestedAt?: string;
 }
 
-function check<T extends object>(Contract: new () => T, message: object): T {
-  const value = plainToInstance(Contract, message);
-  const errors = validateSync(value, { whitelist: true, forbidUnknownValues: true });
-  if (errors.length > 0) {
-    const reasons = errors.flatMap((e) => Object.values(e.constraints ?? {}));
-    throw new DomainError('MESSAGE.INVALID', 'invalid', `invalid ${Contract.name}: ${reasons.join('; ')}`);
-  }
-  return value;
-}
 
 /** Shop's side of the purchase saga: answers every command on `shop.saga` once its decision is durable. */
 @Injectable()
@@ -62,10 +53,10 @@ export class SagaConsumer implements OnModuleInit {
   private async handle(message: ShopSagaCommand, meta: MessageMeta): Promise<void> {
     let command: SagaCommand;
     if (meta.routingKey === SagaRoutingKeys.ReserveStock) {
-      const m = check(ReserveStock, message);
+      const m = validateAs(ReserveStock, message);
       command = { type: 'reserve', purchaseId: m.purchaseId, sku: m.sku, quantity: m.quantity };
     } else if (meta.routingKey === SagaRoutingKeys.VoidReservation) {
-      const m = check(VoidReservation, message);
+      const m = validateAs(VoidReservation, message);
       command = { type: 'void', purchaseId: m.purchaseId, sku: m.sku, quantity: m.quantity };
     } else {
       throw new DomainError('MESSAGE.UNKNOWN_TYPE', 'invalid', `no handler for routing key "${meta.routingKey}" on ${SagaQueues.Shop}`);
