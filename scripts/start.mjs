@@ -27,7 +27,7 @@ const urls = APPS.map(([name, variable, port]) => [name, `http://${host}:${proce
 
 // concurrently forwards Ctrl-C and SIGTERM to every app.
 const { result } = concurrently(
-  APPS.map(([name]) => ({ name, command: `node dist/apps/${name}/src/main.js` })),
+  APPS.map(([name]) => ({ name, command: `exec node dist/apps/${name}/src/main.js` })),
   { prefix: 'name', prefixColors: ['cyan', 'green', 'yellow', 'magenta', 'blue', 'red'], killOthers: [], handleInput: false },
 );
 
