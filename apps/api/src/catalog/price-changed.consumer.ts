@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
 import { Counter } from 'prom-client';
-import { ConsumerGroups, PriceChanged, Topics } from '@app/contracts';
+import { ConsumerGroups, PRICE_CHANGED_TOPICS, PriceChanged, Topics } from '@app/contracts';
 import { ConsumedMessage, KAFKA, KafkaBatchConsumer, KafkaTopics } from '@app/messaging';
 import { metricsRegistry } from '@app/observability';
 import { CatalogService } from './catalog.service';
@@ -19,6 +19,7 @@ export class PriceChangedConsumer implements OnApplicationBootstrap, OnApplicati
   private readonly logger = new Logger(PriceChangedConsumer.name);
   private readonly consumer: KafkaBatchConsumer<PriceChanged>;
   private starting?: Promise<void>;
+  private stopping = false;
 
   constructor(
     @Inject(KAFKA) kafka: Kafka,
@@ -42,29 +43,14 @@ export class PriceChangedConsumer implements OnApplicationBootstrap, OnApplicati
   onApplicationBootstrap(): void {
     // Not awaited: with Kafka down the api still serves, and the consumer joins when it can.
     this.starting = (async () => {
-      await this.ensureTopics();
-      await this.consumer.start();
+      if (await this.topics.ensureEventually(PRICE_CHANGED_TOPICS, () => this.stopping)) await this.consumer.start();
     })();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     await this.consumer.stop();
     await this.starting?.catch(() => undefined);
-  }
-
-  private async ensureTopics(): Promise<void> {
-    for (let delay = 500; ; delay = Math.min(delay * 2, 5000)) {
-      try {
-        await this.topics.ensure([
-          { topic: Topics.PriceChanged, numPartitions: 3, replicationFactor: 1 },
-          { topic: Topics.PriceChangedDeadLetter, numPartitions: 1, replicationFactor: 1 },
-        ]);
-        return;
-      } catch (error) {
-        this.logger.warn({ msg: `cannot make sure the price topics exist; retrying in ${delay} ms`, err: (error as Error).message });
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
   }
 
   /** In order per sku (one partition per key); a failure throws, so the batch is retried and not committed. */

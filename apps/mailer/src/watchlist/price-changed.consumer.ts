@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
-import { ConsumerGroups, PriceChanged, Topics } from '@app/contracts';
+import { ConsumerGroups, PRICE_CHANGED_TOPICS, PriceChanged, Topics } from '@app/contracts';
 import { KAFKA, KafkaBatchConsumer, KafkaTopics } from '@app/messaging';
 import { runWithCorrelation } from '@app/observability';
 import { WatchlistService } from './watchlist.service';
@@ -42,8 +42,7 @@ export class PriceChangedConsumer implements OnApplicationBootstrap, OnApplicati
   /** Not awaited: the app is up (and says what it lacks in readiness) even while Kafka is not. */
   onApplicationBootstrap(): void {
     this.starting = (async () => {
-      await this.ensureTopics();
-      if (!this.stopping) await this.consumer.start();
+      if (await this.topics.ensureEventually(PRICE_CHANGED_TOPICS, () => this.stopping)) await this.consumer.start();
     })().catch((error: Error) => this.logger.error({ msg: 'price-change consumer did not start', err: error.message }));
   }
 
@@ -55,21 +54,5 @@ export class PriceChangedConsumer implements OnApplicationBootstrap, OnApplicati
 
   get stalledReason(): string | undefined {
     return this.consumer.stalledReason;
-  }
-
-  private async ensureTopics(): Promise<void> {
-    for (let delay = 500; ; delay = Math.min(delay * 2, 5000)) {
-      try {
-        // Shop (the producer) creates them too; whoever comes first wins, the other finds them there.
-        return await this.topics.ensure([
-          { topic: Topics.PriceChanged, numPartitions: 3, replicationFactor: 1 },
-          { topic: Topics.PriceChangedDeadLetter, numPartitions: 1, replicationFactor: 1 },
-        ]);
-      } catch (error) {
-        if (/already exists/i.test((error as Error).message) || this.stopping) return;
-        this.logger.warn(`cannot ensure the price-change topics yet (${(error as Error).message}); retrying in ${delay} ms`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
   }
 }

@@ -13,6 +13,7 @@ export class StockEventsConsumer implements OnApplicationBootstrap, BeforeApplic
   private readonly logger = new Logger(StockEventsConsumer.name);
   readonly consumer: KafkaBatchConsumer<StockEventMessage>;
   private starting?: Promise<void>;
+  private stopping = false;
 
   constructor(
     @Inject(KAFKA) kafka: Kafka,
@@ -35,23 +36,17 @@ export class StockEventsConsumer implements OnApplicationBootstrap, BeforeApplic
   onApplicationBootstrap(): void {
     // In the background: the app serves health (not ready) while Kafka is still coming up.
     this.starting = (async () => {
-      for (let delay = 500; ; delay = Math.min(delay * 2, 5000)) {
-        try {
-          await this.topics.ensure([
-            { topic: this.env.STOCK_TOPIC, numPartitions: this.env.STOCK_TOPIC_PARTITIONS },
-            { topic: `${this.env.STOCK_TOPIC}.dlq`, numPartitions: 1 },
-          ]);
-          break;
-        } catch (error) {
-          this.logger.warn(`cannot create the stock topics yet (${(error as Error).message}); retrying in ${delay} ms`);
-          await new Promise((resolve) => setTimeout(resolve, delay));
-        }
-      }
+      const topics = [
+        { topic: this.env.STOCK_TOPIC, numPartitions: this.env.STOCK_TOPIC_PARTITIONS },
+        { topic: `${this.env.STOCK_TOPIC}.dlq`, numPartitions: 1 },
+      ];
+      if (!(await this.topics.ensureEventually(topics, () => this.stopping))) return;
       await this.consumer.start();
     })().catch((error: Error) => this.logger.error(`stock consumer failed to start: ${error.message}`));
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     await this.consumer.stop();
     await this.starting;
   }

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
-import { Topics } from '@app/contracts';
+import { PRICE_CHANGED_TOPICS, Topics } from '@app/contracts';
 import { KafkaPublisher, KafkaTopics } from '@app/messaging';
 import { metricsRegistry } from '@app/observability';
 import { ShopEnv } from '../config/shop.env';
@@ -120,10 +120,7 @@ export class PriceOutboxRelay implements OnApplicationBootstrap, OnApplicationSh
 
   private async ensureTopics(): Promise<void> {
     if (this.topicsReady) return;
-    await this.topics.ensure([
-      { topic: Topics.PriceChanged, numPartitions: 3, replicationFactor: 1 },
-      { topic: Topics.PriceChangedDeadLetter, numPartitions: 1, replicationFactor: 1 },
-    ]);
+    await this.topics.ensure(PRICE_CHANGED_TOPICS);
     this.topicsReady = true;
   }
 }

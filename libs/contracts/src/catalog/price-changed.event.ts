@@ -1,4 +1,5 @@
 import { IsInt, IsISO8601, IsString, Length, Matches, Min } from 'class-validator';
+import { Topics } from '../names';
 
 /**
  * Published once per price change by shop on `catalog.price-changed.v1`, keyed by sku.
@@ -13,3 +14,9 @@ export class PriceChanged {
   @IsInt() @Min(1) version: number;
   @IsISO8601() changedAt: string;
 }
+
+/** How the price-change topics are laid out when whoever comes first (shop, api, mailer) creates them. */
+export const PRICE_CHANGED_TOPICS = [
+  { topic: Topics.PriceChanged, numPartitions: 3, replicationFactor: 1 },
+  { topic: Topics.PriceChangedDeadLetter, numPartitions: 1, replicationFactor: 1 },
+];

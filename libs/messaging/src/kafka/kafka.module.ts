@@ -38,6 +38,8 @@ export function createKafka(options: KafkaOptions): Kafka {
 /** Topic creation that is safe to run from every instance at every start. */
 @Injectable()
 export class KafkaTopics {
+  private readonly logger = new Logger(KafkaTopics.name);
+
   constructor(@Inject(KAFKA) private readonly kafka: Kafka) {}
 
   async ensure(topics: ITopicConfig[]): Promise<void> {
@@ -50,6 +52,25 @@ export class KafkaTopics {
     } finally {
       await admin.disconnect();
     }
+  }
+
+  /**
+   * `ensure`, retried with backoff until Kafka answers, so an app can start before Kafka does.
+   * Resolves false without creating anything once `stopped()` says the app is shutting down.
+   */
+  async ensureEventually(topics: ITopicConfig[], stopped: () => boolean = () => false): Promise<boolean> {
+    for (let delay = 500; !stopped(); delay = Math.min(delay * 2, 5000)) {
+      try {
+        await this.ensure(topics);
+        return true;
+      } catch (error) {
+        // Another instance created it between our listing and our create: that is success.
+        if (/already exists/i.test((error as Error).message)) return true;
+        this.logger.warn(`cannot make sure topics ${topics.map((t) => t.topic).join(', ')} exist (${(error as Error).message}); retrying in ${delay} ms`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+    return false;
   }
 }
 
