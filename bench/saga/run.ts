@@ -2,9 +2,10 @@
  * npm run bench:saga — purchases/s and p50/p99 from POST to terminal status through the running
  * system (api → account → shop → account), against, in the same run and on the same broker:
  *   the limit: a raw amqplib chain with the same hops and guarantees (limit.ts),
- *   the naive peer: the same hops on Nest's ClientProxy.send with default RMQ settings (peer.ts).
- * Settings: BENCH_PURCHASES (default 600), BENCH_CONCURRENCY (32), E2E_PORT_BASE (the apps' ports, 4200),
- * RABBITMQ_URL. Apps are started from dist/ (run `npm run build` first) and stopped at the end.
+ *   the naive peer: the same business steps (debit, reserve, complete or refund) with naive Cassandra
+ *   read-modify-writes, in Nest microservices calling each other with ClientProxy.send on default RMQ settings (peer.ts).
+ * Settings: BENCH_PURCHASES (default 2000), BENCH_CONCURRENCY (32), E2E_PORT_BASE (the apps' ports, 4200),
+ * RABBITMQ_URL, CASSANDRA_CONTACT_POINTS, CASSANDRA_LOCAL_DC; BENCH_SYSTEM_ONLY=1 measures the system alone. Apps are started from dist/ (run `npm run build` first) and stopped at the end.
  */
 import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,10 +14,12 @@ import { APP_NAMES, appUrl, killApp, startApp, waitReady } from '@app/testing';
 import { rawChain } from './limit';
 import { nestPeer } from './peer';
 
-const PURCHASES = Number(process.env.BENCH_PURCHASES ?? 600);
+const PURCHASES = Number(process.env.BENCH_PURCHASES ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const PREFETCH = 32;
+const CASSANDRA_CONTACT_POINTS = (process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(',');
+const CASSANDRA_DC = process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1';
 
 interface Result {
   name: string;
@@ -70,44 +73,72 @@ async function system(): Promise<Result> {
   const admin = (await http('POST', '/v1/auth/login', undefined, { email: 'admin@example.com', password: 'admin-password' })).accessToken;
   const run = Math.random().toString(36).slice(2, 8);
   const sku = `BENCH-${run}`;
-  await http('POST', '/v1/admin/items', admin, { sku, name: 'Bench item', price: 1, quantity: PURCHASES * 2 });
+  await http('POST', '/v1/admin/items', admin, { sku, name: 'Bench item', price: 1, quantity: (PURCHASES + 200) * 2 });
   const buyers = await Promise.all(
     Array.from({ length: CONCURRENCY }, async (_, i) => {
       const email = `bench-${run}-${i}@example.test`;
       const { id } = await http('POST', '/v1/accounts', undefined, { email, password: 'bench-password', name: 'Bench' });
-      await http('POST', `/v1/admin/accounts/${id}/credit`, admin, { amount: PURCHASES * 10 });
+      await http('POST', `/v1/admin/accounts/${id}/credit`, admin, { amount: (PURCHASES + 200) * 10 });
       return (await http('POST', '/v1/auth/login', undefined, { email, password: 'bench-password' })).accessToken as string;
     }),
   );
   let turn = 0;
-  // Warm-up: connections, prepared statements, JIT.
-  await Promise.all(buyers.map((token) => http('POST', '/v1/purchases', token, { sku, quantity: 1 })));
-  return measure('system', PURCHASES, async () => {
+  // Where the time goes (one clock: all on this machine): to account's insert, insert → 202, insert → COMPLETED, COMPLETED → client.
+  const phases: number[][] = [];
+  const once = async () => {
     const token = buyers[turn++ % buyers.length];
     const sentAt = Date.now();
     const { purchaseId } = await http('POST', '/v1/purchases', token, { sku, quantity: 1 });
+    const acceptedAt = Date.now();
+    // A long poll: answered as soon as account records the terminal status (no polling interval in the figures).
     for (;;) {
-      const p = await http('GET', `/v1/purchases/${purchaseId}`, token);
-      if (p.status !== 'PENDING') {
-        if (p.status !== 'COMPLETED') throw new Error(`purchase ${purchaseId} ended ${p.status}: ${p.reason}`);
-        // The terminal time as account recorded it: polling granularity stays out of the latency.
-        return Date.parse(p.updatedAt) - sentAt;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      const p = await http('GET', `/v1/purchases/${purchaseId}?waitMs=3000`, token);
+      if (p.status === 'PENDING') continue;
+      if (p.status !== 'COMPLETED') throw new Error(`purchase ${purchaseId} ended ${p.status}: ${p.reason}`);
+      const created = Date.parse(p.createdAt);
+      const finished = Date.parse(p.updatedAt);
+      phases.push([created - sentAt, acceptedAt - created, finished - created, Date.now() - finished]);
+      return;
     }
-  });
+  };
+  // Warm-up as for the others: connections, prepared statements, JIT.
+  await measure('warm-up', 200, once);
+  phases.length = 0;
+  const result = await measure('system', PURCHASES, once);
+  const median = (i: number) => percentile(phases.map((p) => p[i]).sort((a, b) => a - b), 50);
+  process.stdout.write(
+    `system phases, medians: POST → account insert ${median(0)} ms, insert → 202 ${median(1)} ms, insert → COMPLETED ${median(2)} ms, COMPLETED → client ${median(3)} ms\n`,
+  );
+  return result;
 }
 
 async function main(): Promise<void> {
   process.stdout.write(`saga bench: ${PURCHASES} operations, ${CONCURRENCY} concurrent clients\n`);
+  if (process.env.BENCH_SYSTEM_ONLY === '1') {
+    // For profiling the system alone; no comparison, no results file.
+    try {
+      await system();
+    } finally {
+      await Promise.all(APP_NAMES.map((name) => killApp(name, 'SIGTERM').catch(() => killApp(name, 'SIGKILL'))));
+    }
+    return;
+  }
   const limitChain = await rawChain(RABBITMQ_URL, PREFETCH);
   await measure('warm-up', 200, () => limitChain.once());
   const limit = await measure('limit', PURCHASES * 5, () => limitChain.once());
   await limitChain.close();
 
-  const peerChain = await nestPeer(RABBITMQ_URL);
+  const peerChain = await nestPeer(RABBITMQ_URL, {
+    contactPoints: CASSANDRA_CONTACT_POINTS,
+    localDataCenter: CASSANDRA_DC,
+    buyers: CONCURRENCY,
+    stock: (PURCHASES + 200) * 2,
+    credit: (PURCHASES + 200) * 10,
+  });
   await measure('warm-up', 200, () => peerChain.once());
-  const peer = await measure('peer', PURCHASES * 5, () => peerChain.once());
+  const peer = await measure('peer', PURCHASES, () => peerChain.once());
+  const peerAudit = await peerChain.audit(PURCHASES + 200);
+  process.stdout.write(`peer audit (lost updates of its read-modify-writes): ${JSON.stringify(peerAudit)}\n`);
   await peerChain.close();
 
   let ours: Result;
@@ -122,6 +153,7 @@ async function main(): Promise<void> {
     purchases: PURCHASES,
     concurrency: CONCURRENCY,
     results: [ours, limit, peer],
+    peerAudit,
     ratios: { systemVsLimit: ours.perSecond / limit.perSecond, systemVsPeer: ours.perSecond / peer.perSecond },
   };
   process.stdout.write(

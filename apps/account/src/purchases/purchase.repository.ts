@@ -77,23 +77,20 @@ export class PurchaseRepository {
 
   /**
    * Records a new purchase once per id. The buyer's listing row and the open marker go first, so a
-   * crash never leaves a recorded purchase that the sweeper cannot find; a losing repeat removes
+   * crash never leaves a recorded purchase that the sweeper cannot find or the buyer cannot list; a losing repeat removes
    * the listing row it added. Returns the purchase as stored (the first one on a repeat).
    */
   async insertOnce(purchase: Purchase, dueAt: Date): Promise<{ created: boolean; purchase: Purchase }> {
-    await this.client.batch(
-      [
-        {
-          query: 'INSERT INTO purchases_by_user (user_id, created_at, purchase_id) VALUES (?, ?, ?)',
-          params: [purchase.userId, purchase.createdAt, purchase.purchaseId],
-        },
-        {
-          query: 'INSERT INTO open_purchases (shard, purchase_id, due_at) VALUES (?, ?, ?)',
-          params: [shardOf(purchase.purchaseId), purchase.purchaseId, dueAt],
-        },
-      ],
-      { prepare: true, logged: true },
-    );
+    // Two plain writes, not a logged batch: they need not land together, only both before the
+    // purchase (a listing row without a purchase is skipped, a marker without one is dropped).
+    await Promise.all([
+      this.client.execute('INSERT INTO purchases_by_user (user_id, created_at, purchase_id) VALUES (?, ?, ?)', [
+        purchase.userId,
+        purchase.createdAt,
+        purchase.purchaseId,
+      ]),
+      this.client.execute('INSERT INTO open_purchases (shard, purchase_id, due_at) VALUES (?, ?, ?)', [shardOf(purchase.purchaseId), purchase.purchaseId, dueAt]),
+    ]);
     const result = await this.client.execute(
       'INSERT INTO purchases (purchase_id, user_id, sku, quantity, unit_price, amount, status, stage, reason, attempts, stage_since, correlation_id, created_at, updated_at) ' +
         'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS',

@@ -35,7 +35,9 @@ export class PurchasesRpcConsumer implements OnModuleInit, OnApplicationShutdown
       queue: AccountRpcQueues.GetPurchase,
       contract: GetPurchaseRequest,
       rpc: true,
-      handle: (request) => this.purchases.get(request.userId, request.purchaseId),
+      // Long polls hold their delivery while they wait; they must not starve plain reads.
+      prefetch: 512,
+      handle: (request) => this.purchases.get(request.userId, request.purchaseId, request.waitMs),
     });
     this.consumers.register({
       queue: AccountRpcQueues.ListPurchases,

@@ -91,6 +91,8 @@ function decodeCursor(token: string): ListCursor {
 export class PurchasesService {
   private readonly logger = new Logger(PurchasesService.name);
   private readonly lanes = new Map<string, Promise<unknown>>();
+  /** Long polls waiting for a purchase to finish, by purchase id. */
+  private readonly watchers = new Map<string, Set<(terminal?: Purchase) => void>>();
 
   constructor(
     private readonly purchases: PurchaseRepository,
@@ -121,16 +123,51 @@ export class PurchasesService {
       createdAt: now,
       updatedAt: now,
     };
-    const { created, purchase: stored } = await this.purchases.insertOnce(purchase, new Date(now.getTime() + NEW_GRACE_MS));
+    // One deadline for both NEW and the first RESERVING wait, so moving on needs no second write of the marker.
+    const dueAt = new Date(now.getTime() + Math.min(NEW_GRACE_MS, this.env.PURCHASE_RETRY_AFTER_MS));
+    const { created, purchase: stored } = await this.purchases.insertOnce(purchase, dueAt);
     if (stored.userId !== request.userId) throw notFound(request.purchaseId);
-    if (created) setImmediate(() => void this.drive(stored.purchaseId));
+    // The row just written is the state to start from: no read back.
+    if (created) setImmediate(() => void this.drive(stored.purchaseId, stored));
     return view(stored);
   }
 
-  async get(userId: string, purchaseId: string): Promise<PurchaseView> {
-    const purchase = await this.purchases.find(purchaseId);
-    if (!purchase || purchase.userId !== userId) throw notFound(purchaseId);
-    return view(purchase);
+  /**
+   * With `waitMs`, a PENDING purchase is answered when this instance moves it to a terminal status,
+   * or after `waitMs` (another instance may have moved it: the answer is read again either way).
+   */
+  async get(userId: string, purchaseId: string, waitMs = 0): Promise<PurchaseView> {
+    // Watch before reading, so a change between the read and the wait is not missed.
+    const watch = waitMs > 0 ? this.watch(purchaseId, waitMs) : undefined;
+    try {
+      let purchase = await this.purchases.find(purchaseId);
+      if (!purchase || purchase.userId !== userId) throw notFound(purchaseId);
+      if (watch && purchase.status === 'PENDING') {
+        // Woken with the state this instance just wrote; after a timeout, read what there is.
+        purchase = (await watch.changed) ?? (await this.purchases.find(purchaseId)) ?? purchase;
+      }
+      return view(purchase);
+    } finally {
+      watch?.cancel();
+    }
+  }
+
+  private watch(purchaseId: string, waitMs: number): { changed: Promise<Purchase | undefined>; cancel: () => void } {
+    let wake!: (terminal?: Purchase) => void;
+    const changed = new Promise<Purchase | undefined>((resolve) => (wake = resolve));
+    const timer = setTimeout(() => wake(), waitMs);
+    const set = this.watchers.get(purchaseId) ?? new Set<(terminal?: Purchase) => void>();
+    set.add(wake);
+    this.watchers.set(purchaseId, set);
+    return {
+      changed,
+      cancel: () => {
+        clearTimeout(timer);
+        set.delete(wake);
+        if (set.size === 0 && this.watchers.get(purchaseId) === set) this.watchers.delete(purchaseId);
+        wake();
+      },
+    };
   }
 
   async list(userId: string, limit: number, pageToken?: string): Promise<PurchasePage> {
@@ -138,7 +175,11 @@ export class PurchasesService {
     const cursors = await this.purchases.listByUser(userId, limit + 1, after);
     const page = cursors.slice(0, limit);
     const found = await Promise.all(page.map((c) => this.purchases.find(c.purchaseId)));
-    const items = found.filter((p): p is Purchase => p !== undefined && p.userId === userId).map(view);
+    // A listing row is the purchase's only when their times agree: an attempt that crashed before
+    // its insert, then retried with the same id, leaves an earlier row behind (shown once, not twice).
+    const items = found
+      .filter((p, i): p is Purchase => p !== undefined && p.userId === userId && p.createdAt.getTime() === page[i].createdAt.getTime())
+      .map(view);
     return { items, nextPageToken: cursors.length > limit ? encodeCursor(page[page.length - 1]) : null };
   }
 
@@ -147,12 +188,13 @@ export class PurchasesService {
       const p = await this.purchases.find(message.purchaseId);
       if (!p) return this.logger.warn({ msg: 'StockReserved for an unknown purchase', purchaseId: message.purchaseId });
       if (p.stage === 'RESERVING') {
-        await this.move(p, { stage: 'COMPLETED', status: 'COMPLETED' });
+        const moved = await this.move(p, { stage: 'COMPLETED', status: 'COMPLETED' });
+        return this.step(message.purchaseId, false, moved);
       } else if (p.stage === 'VOIDING') {
         // Too late: shop is voiding this reservation and will answer ReservationVoided.
         this.logger.log({ msg: 'late StockReserved ignored: the purchase is being voided', purchaseId: p.purchaseId });
       }
-      await this.step(message.purchaseId);
+      await this.step(message.purchaseId, false, p);
     });
   }
 
@@ -162,9 +204,9 @@ export class PurchasesService {
       if (!p) return this.logger.warn({ msg: 'StockReservationFailed for an unknown purchase', purchaseId: message.purchaseId });
       if (p.stage === 'RESERVING' || p.stage === 'VOIDING') {
         const reason = message.code === 'VOIDED' ? this.voidedReason() : message.reason;
-        await this.move(p, { stage: 'REFUNDING', status: 'PENDING', reason });
+        return this.step(message.purchaseId, false, await this.move(p, { stage: 'REFUNDING', status: 'PENDING', reason }));
       }
-      await this.step(message.purchaseId);
+      await this.step(message.purchaseId, false, p);
     });
   }
 
@@ -173,15 +215,15 @@ export class PurchasesService {
       const p = await this.purchases.find(message.purchaseId);
       if (!p) return this.logger.warn({ msg: 'ReservationVoided for an unknown purchase', purchaseId: message.purchaseId });
       if (p.stage === 'VOIDING' || p.stage === 'RESERVING') {
-        await this.move(p, { stage: 'REFUNDING', status: 'PENDING', reason: this.voidedReason() });
+        return this.step(message.purchaseId, false, await this.move(p, { stage: 'REFUNDING', status: 'PENDING', reason: this.voidedReason() }));
       }
-      await this.step(message.purchaseId);
+      await this.step(message.purchaseId, false, p);
     });
   }
 
   /** Advances one purchase as far as it can go now; safe to call at any time, any number of times. */
-  drive(purchaseId: string): Promise<void> {
-    return this.inLane(purchaseId, () => this.step(purchaseId)).catch((error: Error) =>
+  drive(purchaseId: string, known?: Purchase): Promise<void> {
+    return this.inLane(purchaseId, () => this.step(purchaseId, false, known)).catch((error: Error) =>
       this.logger.warn({ msg: 'purchase step failed; the sweeper will try again', purchaseId, err: error.message }),
     );
   }
@@ -197,13 +239,17 @@ export class PurchasesService {
     await runWithCorrelation({ correlationId: p.correlationId }, () => this.inLane(purchaseId, () => this.step(purchaseId, true)));
   }
 
-  private async step(purchaseId: string, deadlinePassed = false): Promise<void> {
-    const p = await this.purchases.find(purchaseId);
+  /**
+   * `known`: the purchase as this lane last wrote or read it (saves a read). A stale one is harmless:
+   * every change is a compare-and-set on the stage, and a lost one re-reads.
+   */
+  private async step(purchaseId: string, deadlinePassed = false, known?: Purchase): Promise<void> {
+    const p = known ?? (await this.purchases.find(purchaseId));
     if (!p) return;
     const now = new Date();
     switch (p.stage) {
       case 'NEW':
-        return this.debitAndReserve(p);
+        return this.debitAndReserve(p, deadlinePassed);
       case 'RESERVING':
         if (deadlinePassed) await this.reserveTimedOut(p, now);
         return;
@@ -212,22 +258,24 @@ export class PurchasesService {
         return;
       case 'REFUNDING':
         await this.ledger.change(p.userId, `refund:${p.purchaseId}`, p.amount);
-        if (await this.move(p, { stage: 'CANCELLED', status: 'CANCELLED', reason: p.reason })) return this.step(purchaseId);
+        const cancelled = await this.move(p, { stage: 'CANCELLED', status: 'CANCELLED', reason: p.reason });
+        if (cancelled) return this.step(purchaseId, false, cancelled);
         return;
       default:
         return this.finish(p);
     }
   }
 
-  private async debitAndReserve(p: Purchase): Promise<void> {
+  private async debitAndReserve(p: Purchase, deadlinePassed: boolean): Promise<void> {
     if (p.unitPrice === null) {
-      await this.move(p, { stage: 'REJECTED', status: 'REJECTED', reason: `unknown sku: "${p.sku}" is not in the catalog` });
-      return this.step(p.purchaseId);
+      const rejected = await this.move(p, { stage: 'REJECTED', status: 'REJECTED', reason: `unknown sku: "${p.sku}" is not in the catalog` });
+      return this.step(p.purchaseId, false, rejected);
     }
     const debit = await this.ledger.change(p.userId, `debit:${p.purchaseId}`, -p.amount);
     if (debit.kind === 'insufficient') {
       const reason = `insufficient balance: the purchase costs ${p.amount} cents and the balance is ${debit.balance} cents`;
-      if (await this.move(p, { stage: 'REJECTED', status: 'REJECTED', reason })) return this.step(p.purchaseId);
+      const rejected = await this.move(p, { stage: 'REJECTED', status: 'REJECTED', reason });
+      if (rejected) return this.step(p.purchaseId, false, rejected);
       return;
     }
     if (!(await this.move(p, { stage: 'RESERVING', status: 'PENDING', attempts: 1 }))) {
@@ -236,7 +284,8 @@ export class PurchasesService {
       if (now?.stage === 'REJECTED') await this.ledger.change(p.userId, `refund:${p.purchaseId}`, p.amount);
       return;
     }
-    await this.purchases.setDue(p.purchaseId, new Date(Date.now() + this.env.PURCHASE_RETRY_AFTER_MS));
+    // The open marker's deadline, set at insert, stands for this first wait unless the sweeper is here because it passed.
+    if (deadlinePassed) await this.purchases.setDue(p.purchaseId, new Date(Date.now() + this.env.PURCHASE_RETRY_AFTER_MS));
     await this.sendReserve(p, 1);
   }
 
@@ -278,13 +327,24 @@ export class PurchasesService {
     await this.purchases.close(p.purchaseId);
   }
 
-  private async move(p: Purchase, change: StageChange): Promise<boolean> {
+  /** The purchase as it now stands when the move was applied; undefined when another step moved it first. */
+  private async move(p: Purchase, change: StageChange): Promise<Purchase | undefined> {
     const now = new Date();
-    const moved = await this.purchases.transition(p.purchaseId, p.stage, change, now);
-    if (moved && (TERMINAL_STAGES as PurchaseStage[]).includes(change.stage)) {
+    if (!(await this.purchases.transition(p.purchaseId, p.stage, change, now))) return undefined;
+    const moved: Purchase = {
+      ...p,
+      stage: change.stage,
+      status: change.status,
+      reason: change.reason ?? null,
+      attempts: change.attempts ?? 0,
+      stageSince: now,
+      updatedAt: now,
+    };
+    if ((TERMINAL_STAGES as PurchaseStage[]).includes(change.stage)) {
       purchasesFinished.inc({ status: change.status });
       purchaseDuration.observe({ status: change.status }, (now.getTime() - p.createdAt.getTime()) / 1000);
       this.logger.log({ msg: `purchase ${change.status}`, purchaseId: p.purchaseId, reason: change.reason ?? undefined });
+      for (const wake of this.watchers.get(p.purchaseId) ?? []) wake(moved);
     }
     return moved;
   }

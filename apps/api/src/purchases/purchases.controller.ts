@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Auth, AuthUser, CurrentUser } from '../auth';
-import { CreatePurchaseRequestDto, ListPurchasesQueryDto } from './dto/purchases.request.dto';
+import { CreatePurchaseRequestDto, GetPurchaseQueryDto, ListPurchasesQueryDto } from './dto/purchases.request.dto';
 import { idempotencyKey } from './idempotency-key';
 import { PurchasesService } from './purchases.service';
 
@@ -28,8 +28,9 @@ export class PurchasesController {
     return this.purchases.list(user.id, query.limit, query.pageToken);
   }
 
+  /** `?waitMs=`: a long poll, answered as soon as a PENDING purchase reaches its terminal status. */
   @Get(':purchaseId')
-  get(@CurrentUser() user: AuthUser, @Param('purchaseId') purchaseId: string) {
-    return this.purchases.get(user.id, purchaseId);
+  get(@CurrentUser() user: AuthUser, @Param('purchaseId') purchaseId: string, @Query() query: GetPurchaseQueryDto) {
+    return this.purchases.get(user.id, purchaseId, query.waitMs);
   }
 }

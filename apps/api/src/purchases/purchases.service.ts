@@ -39,8 +39,13 @@ export class PurchasesService {
     return this.call<PurchaseView>(AccountRpcQueues.PlacePurchase, request);
   }
 
-  get(userId: string, purchaseId: string): Promise<PurchaseView> {
-    return this.call<PurchaseView>(AccountRpcQueues.GetPurchase, { userId, purchaseId } satisfies GetPurchaseRequest);
+  get(userId: string, purchaseId: string, waitMs?: number): Promise<PurchaseView> {
+    if (!waitMs) return this.call<PurchaseView>(AccountRpcQueues.GetPurchase, { userId, purchaseId } satisfies GetPurchaseRequest);
+    // Leave account time to answer within our own RPC deadline.
+    const wait = Math.max(0, Math.min(waitMs, this.env.RPC_TIMEOUT_MS - 1_000));
+    return this.rpc.request<PurchaseView>(AccountRpcQueues.GetPurchase, { userId, purchaseId, waitMs: wait } satisfies GetPurchaseRequest, {
+      timeoutMs: wait + this.env.RPC_TIMEOUT_MS,
+    });
   }
 
   list(userId: string, limit = DEFAULT_PAGE, pageToken?: string): Promise<PurchasePage> {

@@ -82,6 +82,8 @@ export class PlacePurchaseRequest {
 export class GetPurchaseRequest {
   @IsString() @Length(1, 64) userId: string;
   @IsString() @Length(1, 64) purchaseId: string;
+  /** Long poll: while the purchase is PENDING, answer when it reaches a terminal status or after this long. */
+  @IsOptional() @IsInt() @Min(0) @Max(60_000) waitMs?: number;
 }
 
 export class ListPurchasesRequest {

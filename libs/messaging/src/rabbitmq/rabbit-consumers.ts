@@ -81,11 +81,18 @@ export class RabbitConsumers {
 
   register<T extends object>(spec: ConsumerSpec<T>): void {
     const delays = spec.rpc ? [] : (spec.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS);
+    // Delivery tags belong to the channel that delivered them: after a reconnect, acking an old
+    // delivery on the new channel would close it (406 unknown delivery tag). The broker
+    // redelivers whatever was unacknowledged on the old channel, so such a delivery is dropped.
+    // Counted in `setup`, which runs on every new channel before its consumers restart (the
+    // 'connect' event comes only after they have, so deliveries in between were never acked).
+    let generation = 0;
     const channel = this.connection.createChannel({
       name: `consumer:${spec.queue}`,
       confirm: true,
       publishTimeout: 10_000,
       setup: async (ch: Channel) => {
+        generation++;
         await ch.assertQueue(spec.queue, { durable: true });
         await ch.assertQueue(deadLetterQueue(spec.queue), { durable: true });
         for (const delay of delays) {
@@ -101,11 +108,6 @@ export class RabbitConsumers {
       },
     });
     this.channels.push(channel);
-    // Delivery tags belong to the channel that delivered them: after a reconnect, acking an old
-    // delivery on the new channel would close it (406 unknown delivery tag). The broker
-    // redelivers whatever was unacknowledged on the old channel, so such a delivery is dropped.
-    let generation = 0;
-    channel.on('connect', () => generation++);
     const settlerFor = (message: ConsumeMessage): Settle => {
       const deliveredOn = generation;
       const current = () => {
