@@ -5,3 +5,4 @@ export * from './rabbitmq/rabbit-consumers';
 export * from './rabbitmq/rabbit-rpc.client';
 export * from './kafka/kafka-publisher';
 export * from './kafka/kafka-batch-consumer';
+export * from './keyed-lanes';

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AccountErrorCodes, DomainError } from '@app/contracts';
+import { KeyedLanes } from '@app/messaging';
 import { LedgerRepository } from './ledger.repository';
 
 export type LedgerOutcome =
@@ -18,7 +19,7 @@ const MAX_CAS_TRIES = 50;
  */
 @Injectable()
 export class LedgerService {
-  private readonly tails = new Map<string, Promise<unknown>>();
+  private readonly lanes = new KeyedLanes();
 
   constructor(private readonly ledger: LedgerRepository) {}
 
@@ -36,7 +37,7 @@ export class LedgerService {
    * says so. A debit that would take the balance below zero is refused.
    */
   change(userId: string, entryId: string, amount: number): Promise<LedgerOutcome> {
-    return this.serialized(userId, async () => {
+    return this.lanes.run(userId, async () => {
       for (let attempt = 0; attempt < MAX_CAS_TRIES; attempt++) {
         const [state, exists] = await Promise.all([this.ledger.balance(userId), this.ledger.hasEntry(userId, entryId)]);
         if (!state) {
@@ -56,16 +57,5 @@ export class LedgerService {
       }
       throw new DomainError('LEDGER.CONTENDED', 'unavailable', 'The balance is being changed by too many writers at once; try again.');
     });
-  }
-
-  private serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const run = previous.then(work, work);
-    const tail = run.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return run;
   }
 }

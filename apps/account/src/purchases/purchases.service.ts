@@ -14,7 +14,7 @@ import {
   StockReserved,
   VoidReservation,
 } from '@app/contracts';
-import { RabbitPublisher } from '@app/messaging';
+import { KeyedLanes, RabbitPublisher } from '@app/messaging';
 import { correlationId as currentCorrelationId, metricsRegistry, runWithCorrelation } from '@app/observability';
 import { AccountEnv } from '../config/account.env';
 import { LedgerService } from '../ledger/ledger.service';
@@ -90,7 +90,8 @@ function decodeCursor(token: string): ListCursor {
 @Injectable()
 export class PurchasesService {
   private readonly logger = new Logger(PurchasesService.name);
-  private readonly lanes = new Map<string, Promise<unknown>>();
+  /** One step at a time per purchase in this process (other instances are kept out by the stage compare-and-set). */
+  private readonly lanes = new KeyedLanes();
   /** Long polls waiting for a purchase to finish, by purchase id. */
   private readonly watchers = new Map<string, Set<(terminal?: Purchase) => void>>();
 
@@ -184,7 +185,7 @@ export class PurchasesService {
   }
 
   onStockReserved(message: StockReserved): Promise<void> {
-    return this.inLane(message.purchaseId, async () => {
+    return this.lanes.run(message.purchaseId, async () => {
       const p = await this.purchases.find(message.purchaseId);
       if (!p) return this.logger.warn({ msg: 'StockReserved for an unknown purchase', purchaseId: message.purchaseId });
       if (p.stage === 'RESERVING') {
@@ -199,7 +200,7 @@ export class PurchasesService {
   }
 
   onStockReservationFailed(message: StockReservationFailed): Promise<void> {
-    return this.inLane(message.purchaseId, async () => {
+    return this.lanes.run(message.purchaseId, async () => {
       const p = await this.purchases.find(message.purchaseId);
       if (!p) return this.logger.warn({ msg: 'StockReservationFailed for an unknown purchase', purchaseId: message.purchaseId });
       if (p.stage === 'RESERVING' || p.stage === 'VOIDING') {
@@ -211,7 +212,7 @@ export class PurchasesService {
   }
 
   onReservationVoided(message: ReservationVoided): Promise<void> {
-    return this.inLane(message.purchaseId, async () => {
+    return this.lanes.run(message.purchaseId, async () => {
       const p = await this.purchases.find(message.purchaseId);
       if (!p) return this.logger.warn({ msg: 'ReservationVoided for an unknown purchase', purchaseId: message.purchaseId });
       if (p.stage === 'VOIDING' || p.stage === 'RESERVING') {
@@ -223,7 +224,7 @@ export class PurchasesService {
 
   /** Advances one purchase as far as it can go now; safe to call at any time, any number of times. */
   drive(purchaseId: string, known?: Purchase): Promise<void> {
-    return this.inLane(purchaseId, () => this.step(purchaseId, false, known)).catch((error: Error) =>
+    return this.lanes.run(purchaseId, () => this.step(purchaseId, false, known)).catch((error: Error) =>
       this.logger.warn({ msg: 'purchase step failed; the sweeper will try again', purchaseId, err: error.message }),
     );
   }
@@ -236,7 +237,7 @@ export class PurchasesService {
       if (Date.now() - dueAt.getTime() > ORPHAN_MARKER_MS) await this.purchases.close(purchaseId);
       return;
     }
-    await runWithCorrelation({ correlationId: p.correlationId }, () => this.inLane(purchaseId, () => this.step(purchaseId, true)));
+    await runWithCorrelation({ correlationId: p.correlationId }, () => this.lanes.run(purchaseId, () => this.step(purchaseId, true)));
   }
 
   /**
@@ -367,17 +368,5 @@ export class PurchasesService {
 
   private voidedReason(): string {
     return `the shop did not confirm the reservation within ${Math.round(this.env.PURCHASE_VOID_AFTER_MS / 1000)} s; the purchase was cancelled and refunded`;
-  }
-
-  /** One step at a time per purchase in this process (other instances are kept out by the stage compare-and-set). */
-  private inLane<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.lanes.get(key) ?? Promise.resolve();
-    const run = previous.then(work, work);
-    const tail = run.catch(() => undefined);
-    this.lanes.set(key, tail);
-    void tail.then(() => {
-      if (this.lanes.get(key) === tail) this.lanes.delete(key);
-    });
-    return run;
   }
 }

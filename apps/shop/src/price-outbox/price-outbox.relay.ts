@@ -2,11 +2,10 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
 import { PRICE_CHANGED_TOPICS, Topics } from '@app/contracts';
-import { KafkaPublisher, KafkaTopics } from '@app/messaging';
+import { KafkaPublisher, KafkaTopics, KeyedLanes } from '@app/messaging';
 import { metricsRegistry } from '@app/observability';
 import { ShopEnv } from '../config/shop.env';
 import { ItemsRepository } from '../items/items.repository';
-import { KeyedLanes } from '../reservations/keyed-lanes';
 
 /** A marker is kept this long after its sku was drained, so a change racing the drain is never orphaned. */
 const MARKER_GRACE_MICROS = 60_000_000n;

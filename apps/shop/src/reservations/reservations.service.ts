@@ -1,10 +1,10 @@
+import { KeyedLanes } from '@app/messaging';
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter, Histogram } from 'prom-client';
 import { metricsRegistry } from '@app/observability';
 import { ShopEnv } from '../config/shop.env';
 import { ItemErrors } from '../items/item';
 import { CatalogNotifier } from '../items/catalog.notifier';
-import { KeyedLanes } from './keyed-lanes';
 import { planCommands, SagaCommand, SagaOutcome } from './reservation';
 import { ReservationsRepository } from './reservations.repository';
 

@@ -1,7 +1,7 @@
 /**
- * Runs tasks one after another per key (per sku), concurrently across keys. Inside one
- * instance this keeps writers of one item from racing each other's compare-and-set; across
- * instances the lightweight transaction still decides.
+ * Runs tasks one after another per key (a sku, an account, a purchase), concurrently across keys.
+ * Inside one instance this keeps the handlers of one key from racing each other's
+ * compare-and-set; across instances the lightweight transaction still decides.
  */
 export class KeyedLanes {
   private readonly tails = new Map<string, Promise<unknown>>();
