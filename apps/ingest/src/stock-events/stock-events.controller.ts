@@ -1,8 +1,8 @@
 import { Controller, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ThrottlerGuard } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { bodyKind, IngestResult, IngestStockEventsService, nothingAccepted, NothingAcceptedBody } from './ingest-stock-events.service';
-import { ThrottlerGuard } from '@nestjs/throttler';
 import { StoreApiKeyGuard } from './store-api-key.guard';
 
 @Controller('v1/stores/:storeId/stock-events')
