@@ -36,8 +36,8 @@ export class ApiEnv extends WithKafka(WithCassandra(WithRabbitmq(BaseEnv))) {
   CREDENTIALS_CACHE_TTL_MS = 5_000;
 
   /**
-   * Requests per second per user (per IP without a token), with bursts of up to two seconds' worth;
-   * 0 turns limiting off. Generous by default: test suites and busy clients poll from one address.
+   * Requests per second per user (per IP without a token), in one-second windows; 0 turns limiting
+   * off. Generous by default: test suites and busy clients call from one address.
    */
   @IntInRange(0, 1_000_000)
   RATE_LIMIT_RPS = 500;

@@ -1,5 +1,8 @@
 import { BaseEnv, IntInRange, Port, WithCassandra, WithKafka, WithRabbitmq } from '@app/config';
-import { IsString, MinLength } from 'class-validator';
+import { IsString, MinLength, NotEquals, ValidateIf } from 'class-validator';
+
+/** Only for development and tests: production refuses to start with it. */
+export const DEV_SHOP_PAGE_TOKEN_SECRET = 'dev-only-shop-page-token-secret';
 
 /** Every setting of the shop app; validated once at start (see `.env.example`). */
 export class ShopEnv extends WithKafka(WithCassandra(WithRabbitmq(BaseEnv))) {
@@ -17,5 +20,7 @@ export class ShopEnv extends WithKafka(WithCassandra(WithRabbitmq(BaseEnv))) {
   /** Signs the opaque page tokens of the item list, so a tampered token is refused. */
   @IsString()
   @MinLength(16)
-  SHOP_PAGE_TOKEN_SECRET = 'dev-only-shop-page-token-secret';
+  @ValidateIf((env: ShopEnv) => env.NODE_ENV === 'production')
+  @NotEquals(DEV_SHOP_PAGE_TOKEN_SECRET, { message: 'SHOP_PAGE_TOKEN_SECRET must be set to a secret of your own in production' })
+  SHOP_PAGE_TOKEN_SECRET = DEV_SHOP_PAGE_TOKEN_SECRET;
 }
