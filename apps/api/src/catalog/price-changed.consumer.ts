@@ -18,8 +18,6 @@ const priceEvents = new Counter({
 export class PriceChangedConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(PriceChangedConsumer.name);
   private readonly consumer: KafkaBatchConsumer<PriceChanged>;
-  private starting?: Promise<void>;
-  private stopping = false;
 
   constructor(
     @Inject(KAFKA) kafka: Kafka,
@@ -41,16 +39,11 @@ export class PriceChangedConsumer implements OnApplicationBootstrap, OnApplicati
   }
 
   onApplicationBootstrap(): void {
-    // Not awaited: with Kafka down the api still serves, and the consumer joins when it can.
-    this.starting = (async () => {
-      if (await this.topics.ensureEventually(PRICE_CHANGED_TOPICS, () => this.stopping)) await this.consumer.start();
-    })();
+    this.consumer.launch(this.topics, PRICE_CHANGED_TOPICS);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopping = true;
     await this.consumer.stop();
-    await this.starting?.catch(() => undefined);
   }
 
   /** In order per sku (one partition per key); a failure throws, so the batch is retried and not committed. */

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
 import { ConsumerGroups, PRICE_CHANGED_TOPICS, PriceChanged, Topics } from '@app/contracts';
 import { KAFKA, KafkaBatchConsumer, KafkaTopics } from '@app/messaging';
@@ -12,10 +12,7 @@ import { WatchlistService } from './watchlist.service';
  */
 @Injectable()
 export class PriceChangedConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(PriceChangedConsumer.name);
   private readonly consumer: KafkaBatchConsumer<PriceChanged>;
-  private starting?: Promise<void>;
-  private stopping = false;
 
   constructor(
     @Inject(KAFKA) kafka: Kafka,
@@ -39,17 +36,12 @@ export class PriceChangedConsumer implements OnApplicationBootstrap, OnApplicati
     });
   }
 
-  /** Not awaited: the app is up (and says what it lacks in readiness) even while Kafka is not. */
   onApplicationBootstrap(): void {
-    this.starting = (async () => {
-      if (await this.topics.ensureEventually(PRICE_CHANGED_TOPICS, () => this.stopping)) await this.consumer.start();
-    })().catch((error: Error) => this.logger.error({ msg: 'price-change consumer did not start', err: error.message }));
+    this.consumer.launch(this.topics, PRICE_CHANGED_TOPICS);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopping = true;
     await this.consumer.stop();
-    await this.starting;
   }
 
   get stalledReason(): string | undefined {

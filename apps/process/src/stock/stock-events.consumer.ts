@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { Kafka } from 'kafkajs';
 import { decodeStockEvent, StockEventMessage } from '@app/contracts';
@@ -10,10 +10,7 @@ import { ApplyStockEventsService } from './apply-stock-events.service';
 /** Thin adapter: batches from `stock.events.v1` (group `process`) to the service. */
 @Injectable()
 export class StockEventsConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger(StockEventsConsumer.name);
   readonly consumer: KafkaBatchConsumer<StockEventMessage>;
-  private starting?: Promise<void>;
-  private stopping = false;
 
   constructor(
     @Inject(KAFKA) kafka: Kafka,
@@ -34,21 +31,14 @@ export class StockEventsConsumer implements OnApplicationBootstrap, BeforeApplic
   }
 
   onApplicationBootstrap(): void {
-    // In the background: the app serves health (not ready) while Kafka is still coming up.
-    this.starting = (async () => {
-      const topics = [
-        { topic: this.env.STOCK_TOPIC, numPartitions: this.env.STOCK_TOPIC_PARTITIONS },
-        { topic: `${this.env.STOCK_TOPIC}.dlq`, numPartitions: 1 },
-      ];
-      if (!(await this.topics.ensureEventually(topics, () => this.stopping))) return;
-      await this.consumer.start();
-    })().catch((error: Error) => this.logger.error(`stock consumer failed to start: ${error.message}`));
+    this.consumer.launch(this.topics, [
+      { topic: this.env.STOCK_TOPIC, numPartitions: this.env.STOCK_TOPIC_PARTITIONS },
+      { topic: `${this.env.STOCK_TOPIC}.dlq`, numPartitions: 1 },
+    ]);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopping = true;
     await this.consumer.stop();
-    await this.starting;
   }
 }
 

@@ -1,8 +1,9 @@
 import { Logger, LoggerService } from '@nestjs/common';
-import { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { Consumer, EachBatchPayload, IHeaders, ITopicConfig, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Counter, Histogram } from 'prom-client';
 import { decodeMessage, Decoded, MessageHeaders } from '@app/contracts';
 import { deadLetteredMessages, metricsRegistry, runWithCorrelation } from '@app/observability';
+import type { KafkaTopics } from './kafka.module';
 
 export interface ConsumedMessage<T> {
   topic: string;
@@ -98,10 +99,27 @@ export class KafkaBatchConsumer<T extends object> {
   /** Connects and starts consuming; if Kafka is not reachable yet, keeps trying in the background. */
   async start(): Promise<void> {
     this.stopping = false;
+    await this.connectUntilStopped();
+  }
+
+  /**
+   * Makes sure the topics exist, then starts, all in the background: the app serves (and says in
+   * readiness that it is not consuming yet) while Kafka is away. `stop` ends it at any point.
+   */
+  launch(topics: KafkaTopics, layout: ITopicConfig[]): void {
+    this.stopping = false;
+    void (async () => {
+      if (await topics.ensureEventually(layout, () => this.stopping)) await this.connectUntilStopped();
+    })().catch((error: Error) => this.logger.error(`consumer ${this.options.groupId} failed to start: ${error.message}`));
+  }
+
+  private async connectUntilStopped(): Promise<void> {
     let delay = 500;
-    for (;;) {
+    while (!this.stopping) {
       try {
         await this.connect();
+        // Stopped while connecting: leave at once instead of consuming.
+        if (this.stopping) await this.disconnect();
         return;
       } catch (error) {
         await this.disconnect();
@@ -117,6 +135,7 @@ export class KafkaBatchConsumer<T extends object> {
   /** Finishes the batch in flight (committing it if it succeeds) and leaves the group. */
   async stop(): Promise<void> {
     this.stopping = true;
+    // A launch still waiting for Kafka is not awaited: it gives up at its next step.
     await this.disconnect();
   }
 
@@ -137,7 +156,7 @@ export class KafkaBatchConsumer<T extends object> {
       if (!event.payload.restart && !this.stopping) {
         this.startLoop = (async () => {
           await this.disconnect();
-          await this.start();
+          await this.connectUntilStopped();
         })();
       }
     });
