@@ -1,11 +1,14 @@
 import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
+import { validateSync, ValidationError } from 'class-validator';
 import { DomainError } from './domain-error';
 
 type Constructor<T> = new () => T;
 
 /** The outcome of checking a received message against its contract class. */
-export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
+export type Decoded<T> =
+  | { ok: true; value: T }
+  /** `reason` names the contract (for dead-letter reasons and logs); `problems` is fit for the caller. */
+  | { ok: false; reason: string; problems?: string };
 
 /**
  * Parses and validates one message body against its contract: the same classes guard the
@@ -22,11 +25,18 @@ export function decodeMessage<T extends object>(Contract: Constructor<T>, body: 
   if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
     return { ok: false, reason: 'message body is not a JSON object' };
   }
-  const value = plainToInstance(Contract, plain);
-  const errors = validateSync(value, { whitelist: true, forbidUnknownValues: true });
+  let value: T;
+  let errors: ValidationError[];
+  try {
+    value = plainToInstance(Contract, plain);
+    errors = validateSync(value, { whitelist: true, forbidUnknownValues: true });
+  } catch (error) {
+    // A validator that throws (validator's isEmail on a lone surrogate) must not turn into a retry loop.
+    return { ok: false, reason: `invalid ${Contract.name}: ${(error as Error).message}`, problems: 'it holds values that cannot be checked' };
+  }
   if (errors.length > 0) {
     const reasons = errors.flatMap((e) => Object.values(e.constraints ?? { [e.property]: `${e.property} is invalid` }));
-    return { ok: false, reason: `invalid ${Contract.name}: ${reasons.join('; ')}` };
+    return { ok: false, reason: `invalid ${Contract.name}: ${reasons.join('; ')}`, problems: reasons.join('; ') };
   }
   return { ok: true, value };
 }

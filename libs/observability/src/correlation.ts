@@ -22,5 +22,17 @@ export function currentCorrelation(): CorrelationContext | undefined {
 
 /** The current correlation id, or a new one when no unit of work is under way. */
 export function correlationId(): string {
-  return storage.getStore()?.correlationId ?? randomUUID();
+  return acceptCorrelationId(storage.getStore()?.correlationId);
+}
+
+/**
+ * What a correlation id taken from outside (an HTTP header, a message property or header) may look
+ * like. It is copied into AMQP short strings (255 bytes at most), Kafka headers, SMTP headers and
+ * log lines, so anything else is replaced by a fresh id rather than copied.
+ */
+const SAFE_CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** `value` when it is a safe correlation id, otherwise a fresh one. */
+export function acceptCorrelationId(value: unknown): string {
+  return typeof value === 'string' && SAFE_CORRELATION_ID.test(value) ? value : randomUUID();
 }

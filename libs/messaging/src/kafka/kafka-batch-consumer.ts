@@ -2,7 +2,7 @@ import { Logger, LoggerService } from '@nestjs/common';
 import { Consumer, EachBatchPayload, IHeaders, ITopicConfig, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Counter, Histogram } from 'prom-client';
 import { decodeMessage, Decoded, MessageHeaders } from '@app/contracts';
-import { deadLetteredMessages, metricsRegistry, runWithCorrelation } from '@app/observability';
+import { acceptCorrelationId, deadLetteredMessages, metricsRegistry, runWithCorrelation } from '@app/observability';
 import type { KafkaTopics } from './kafka.module';
 
 export interface ConsumedMessage<T> {
@@ -203,7 +203,7 @@ export class KafkaBatchConsumer<T extends object> {
         key: message.key?.toString() ?? null,
         value: decoded.value,
         messageId: header(message.headers, MessageHeaders.MessageId) ?? `${topic}/${partition}/${message.offset}`,
-        correlationId: header(message.headers, MessageHeaders.CorrelationId) ?? `${topic}/${partition}/${message.offset}`,
+        correlationId: acceptCorrelationId(header(message.headers, MessageHeaders.CorrelationId)),
       });
     }
 

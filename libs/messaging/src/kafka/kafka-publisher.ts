@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { CompressionTypes, IHeaders, Kafka, Producer, TopicMessages } from 'kafkajs';
 import { MessageHeaders } from '@app/contracts';
-import { correlationId as currentCorrelationId } from '@app/observability';
+import { acceptCorrelationId, correlationId as currentCorrelationId } from '@app/observability';
 import { KAFKA } from './kafka.module';
 
 export interface OutgoingMessage {
@@ -92,7 +92,7 @@ export class KafkaPublisher implements OnModuleInit, OnApplicationShutdown {
       headers: {
         ...m.headers,
         [MessageHeaders.MessageId]: m.messageId,
-        [MessageHeaders.CorrelationId]: m.correlationId ?? fallbackCorrelation,
+        [MessageHeaders.CorrelationId]: m.correlationId === undefined ? fallbackCorrelation : acceptCorrelationId(m.correlationId),
         [MessageHeaders.SchemaVersion]: this.schemaVersion,
       },
     }));

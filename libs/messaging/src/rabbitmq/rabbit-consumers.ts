@@ -3,7 +3,7 @@ import { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { decodeMessage, DomainError, MessageHeaders } from '@app/contracts';
-import { deadLetteredMessages, runWithCorrelation } from '@app/observability';
+import { acceptCorrelationId, deadLetteredMessages, runWithCorrelation } from '@app/observability';
 import { RABBITMQ_CONNECTION, RABBITMQ_OPTIONS, RabbitmqOptions } from './rabbitmq.tokens';
 
 export interface MessageMeta {
@@ -115,9 +115,17 @@ export class RabbitConsumers {
         this.logger.warn({ msg: `a delivery from ${spec.queue} outlived its channel; the broker redelivers it` });
         return false;
       };
+      // A channel that closed under the delivery throws here; the broker redelivers it anyway.
+      const safely = (settle: () => void) => {
+        try {
+          if (current()) settle();
+        } catch (error) {
+          this.logger.warn({ msg: `cannot settle a delivery from ${spec.queue}`, err: (error as Error).message });
+        }
+      };
       return {
-        ack: () => current() && channel.ack(message),
-        requeue: () => current() && channel.nack(message, false, true),
+        ack: () => safely(() => channel.ack(message)),
+        requeue: () => safely(() => channel.nack(message, false, true)),
       };
     };
     // Not awaited: with the broker down the app still starts (and says so in readiness);
@@ -143,7 +151,7 @@ export class RabbitConsumers {
     const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
     const meta: MessageMeta = {
       messageId: String(message.properties.messageId ?? randomUUID()),
-      correlationId: String(message.properties.correlationId ?? randomUUID()),
+      correlationId: acceptCorrelationId(message.properties.correlationId),
       attempt: Number(headers[ATTEMPT_HEADER] ?? 1),
       redelivered: message.fields.redelivered,
       routingKey: String(headers[ROUTING_KEY_HEADER] ?? message.fields.routingKey),
@@ -172,8 +180,14 @@ export class RabbitConsumers {
   ): Promise<void> {
     const decoded = decodeMessage(spec.contract, message.content);
     if (!decoded.ok) {
-      if (spec.rpc) await this.reply(channel, message, meta, { ok: false, error: { code: 'MESSAGE.INVALID', kind: 'invalid', message: decoded.reason } });
-      else await this.deadLetter(channel, spec.queue, message, meta, decoded.reason);
+      if (spec.rpc) {
+        // The caller may pass this on to its own client: say what is wrong, not which class said so.
+        const problem = `The request is invalid: ${decoded.problems ?? 'it could not be read'}.`;
+        this.logger.warn({ msg: `invalid request on ${spec.queue}`, reason: decoded.reason });
+        await this.reply(channel, message, meta, { ok: false, error: { code: 'MESSAGE.INVALID', kind: 'invalid', message: problem } });
+      } else {
+        await this.deadLetter(channel, spec.queue, message, meta, decoded.reason);
+      }
       return void settle.ack();
     }
     try {

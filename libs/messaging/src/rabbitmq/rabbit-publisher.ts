@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import { randomUUID } from 'node:crypto';
 import { MessageHeaders } from '@app/contracts';
-import { correlationId as currentCorrelationId } from '@app/observability';
+import { acceptCorrelationId, correlationId as currentCorrelationId } from '@app/observability';
 import { RABBITMQ_CONNECTION } from './rabbitmq.tokens';
 
 export interface PublishMeta {
@@ -46,7 +46,9 @@ export class RabbitPublisher {
 
   private options(meta: PublishMeta) {
     const messageId = meta.messageId ?? randomUUID();
-    const correlationId = meta.correlationId ?? currentCorrelationId();
+    // AMQP short strings hold 255 bytes; a longer one would fail inside the channel, unsettled.
+    if (Buffer.byteLength(messageId) > 255) throw new Error(`message id longer than 255 bytes: ${messageId.slice(0, 64)}…`);
+    const correlationId = meta.correlationId === undefined ? currentCorrelationId() : acceptCorrelationId(meta.correlationId);
     return {
       persistent: true,
       contentType: 'application/json',

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -22,6 +22,7 @@ interface Pending {
  */
 @Injectable()
 export class RabbitRpcClient {
+  private readonly logger = new Logger(RabbitRpcClient.name);
   private readonly pending = new Map<string, Pending>();
   private readonly channel: ChannelWrapper;
 
@@ -35,37 +36,50 @@ export class RabbitRpcClient {
     });
   }
 
-  async request<R>(queue: string, message: object, { timeoutMs = 5_000 } = {}): Promise<R> {
+  /**
+   * Settles exactly once, within `timeoutMs` whatever the broker does: with the reply, with the
+   * remote DomainError, or with a 503-kind DomainError when the request could not be sent or got
+   * no answer in time. The publish is never awaited on its own, so nothing is left unhandled.
+   */
+  request<R>(queue: string, message: object, { timeoutMs = 5_000 } = {}): Promise<R> {
     const messageId = randomUUID();
-    const result = new Promise<unknown>((resolve, reject) => {
+    const service = queue.split('.')[0];
+    return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(messageId);
-        reject(new DomainError('RPC.TIMEOUT', 'unavailable', `The ${queue.split('.')[0]} service did not answer in time; try again.`));
+        reject(new DomainError('RPC.TIMEOUT', 'unavailable', `The ${service} service did not answer in time; try again.`));
       }, timeoutMs);
-      this.pending.set(messageId, { resolve, reject, timer });
+      this.pending.set(messageId, { resolve: resolve as (value: unknown) => void, reject, timer });
+      this.channel
+        .sendToQueue(queue, Buffer.from(JSON.stringify(message)), {
+          messageId,
+          correlationId: currentCorrelationId(),
+          replyTo: DIRECT_REPLY_TO,
+          contentType: 'application/json',
+          // A request nobody waits for any more is not worth handling.
+          expiration: timeoutMs,
+          // While the broker is unreachable the request waits in the channel's queue, at most this long.
+          timeout: timeoutMs,
+        })
+        .catch((error: Error) => {
+          this.logger.warn({ msg: `RPC request to ${queue} not sent`, err: error.message });
+          this.settle(messageId)?.reject(new DomainError('RPC.UNAVAILABLE', 'unavailable', `The ${service} service cannot be reached right now; try again.`));
+        });
     });
-    try {
-      await this.channel.sendToQueue(queue, Buffer.from(JSON.stringify(message)), {
-        messageId,
-        correlationId: currentCorrelationId(),
-        replyTo: DIRECT_REPLY_TO,
-        contentType: 'application/json',
-        // A request nobody waits for any more is not worth handling.
-        expiration: timeoutMs,
-      });
-    } catch (error) {
-      this.settle(messageId)?.reject(new DomainError('RPC.UNAVAILABLE', 'unavailable', `The message broker is unavailable: ${(error as Error).message}`));
-    }
-    return result as Promise<R>;
   }
 
   private onReply(message: ConsumeMessage): void {
     const requestId = String(message.properties.headers?.[RPC_REQUEST_ID_HEADER] ?? '');
     const pending = this.settle(requestId);
     if (!pending) return;
-    const reply = JSON.parse(message.content.toString('utf8')) as RpcReply;
+    let reply: RpcReply;
+    try {
+      reply = JSON.parse(message.content.toString('utf8')) as RpcReply;
+    } catch {
+      return pending.reject(new Error(`unreadable RPC reply for ${requestId}`));
+    }
     if (reply.ok) return pending.resolve(reply.result);
-    const error = reply.error!;
+    const error = reply.error ?? { code: 'INTERNAL', message: 'the service failed without saying why' };
     pending.reject(
       error.kind
         ? new DomainError(error.code, error.kind as DomainErrorKind, error.message, error.details)
