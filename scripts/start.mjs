@@ -19,6 +19,8 @@ const started = Date.now();
 const run = (command, args) => execFileSync(command, args, { stdio: 'inherit' });
 
 if (existsSync('.env')) process.loadEnvFile('.env');
+// The apps require NODE_ENV; `npm start` is the development system unless told otherwise.
+process.env.NODE_ENV ??= 'development';
 run(process.execPath, ['scripts/infra/infra.mjs', 'up']);
 run('npm', ['run', '--silent', 'build']);
 

@@ -5,4 +5,4 @@ import { AccountEnv } from './config/account.env';
 import { AccountModule } from './account.module';
 
 const env = loadEnv('account', AccountEnv);
-runApp(AccountModule.forEnv(env), { app: 'account', host: env.HOST, port: env.ACCOUNT_PORT, logLevel: env.LOG_LEVEL });
+runApp(AccountModule.forEnv(env), { app: 'account', env, port: env.ACCOUNT_PORT });

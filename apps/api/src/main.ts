@@ -5,4 +5,4 @@ import { ApiEnv } from './config/api.env';
 import { ApiModule } from './api.module';
 
 const env = loadEnv('api', ApiEnv);
-runApp(ApiModule.forEnv(env), { app: 'api', host: env.HOST, port: env.API_PORT, logLevel: env.LOG_LEVEL });
+runApp(ApiModule.forEnv(env), { app: 'api', env, port: env.API_PORT });

@@ -5,4 +5,4 @@ import { MailerEnv } from './config/mailer.env';
 import { MailerModule } from './mailer.module';
 
 const env = loadEnv('mailer', MailerEnv);
-runApp(MailerModule.forEnv(env), { app: 'mailer', host: env.HOST, port: env.MAILER_PORT, logLevel: env.LOG_LEVEL });
+runApp(MailerModule.forEnv(env), { app: 'mailer', env, port: env.MAILER_PORT });

@@ -5,4 +5,4 @@ import { ProcessEnv } from './config/process.env';
 import { ProcessModule } from './process.module';
 
 const env = loadEnv('process', ProcessEnv);
-runApp(ProcessModule.forEnv(env), { app: 'process', host: env.HOST, port: env.PROCESS_PORT, logLevel: env.LOG_LEVEL });
+runApp(ProcessModule.forEnv(env), { app: 'process', env, port: env.PROCESS_PORT });

@@ -5,4 +5,4 @@ import { ShopEnv } from './config/shop.env';
 import { ShopModule } from './shop.module';
 
 const env = loadEnv('shop', ShopEnv);
-runApp(ShopModule.forEnv(env), { app: 'shop', host: env.HOST, port: env.SHOP_PORT, logLevel: env.LOG_LEVEL });
+runApp(ShopModule.forEnv(env), { app: 'shop', env, port: env.SHOP_PORT });

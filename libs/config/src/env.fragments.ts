@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Constructor<T = object> = new (...args: any[]) => T;
@@ -8,8 +8,15 @@ const HOST_PORT_LIST = /^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/;
 
 /** Settings every app has. */
 export class BaseEnv {
-  @IsIn(['development', 'test', 'production'])
-  NODE_ENV: 'development' | 'test' | 'production' = 'development';
+  /** Required: the development defaults of secrets apply only under `development` or `test`. */
+  @IsIn(['development', 'test', 'production'], {
+    message: 'NODE_ENV must be set to development, test or production (development defaults apply only to development and test)',
+  })
+  NODE_ENV: 'development' | 'test' | 'production' | undefined = undefined;
+
+  /** A request whose headers and body have not fully arrived by then is cut off (slow clients). */
+  @IntInRange(1_000, 600_000)
+  HTTP_REQUEST_TIMEOUT_MS = 60_000;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
@@ -59,12 +66,22 @@ export function WithCassandra<B extends Constructor>(Base: B) {
 export function WithRabbitmq<B extends Constructor>(Base: B) {
   class RabbitmqEnv extends Base {
     @Matches(/^amqps?:\/\/.+/, { message: 'RABBITMQ_URL must be an amqp:// or amqps:// URL' })
+    @RefusedInProduction((url) => String(url).includes('guest:guest@'), 'RABBITMQ_URL must carry credentials of your own in production, not guest:guest')
     RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
     @IntInRange(1, 10_000)
     RABBITMQ_PREFETCH = 32;
   }
   return RabbitmqEnv;
+}
+
+export function WithRedis<B extends Constructor>(Base: B) {
+  class RedisEnv extends Base {
+    /** The shared store of rate-limit counters (the api and ingest). */
+    @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+    REDIS_URL = 'redis://127.0.0.1:6379';
+  }
+  return RedisEnv;
 }
 
 export function WithSmtp<B extends Constructor>(Base: B) {
@@ -96,4 +113,15 @@ export function IntInRange(min: number, max: number): PropertyDecorator {
 /** A TCP port variable. */
 export function Port(): PropertyDecorator {
   return IntInRange(1, 65_535);
+}
+
+/** Refuses a development default (or another value `isDefault` recognises) when NODE_ENV is production. */
+export function RefusedInProduction(isDefault: (value: unknown) => boolean, message: string): PropertyDecorator {
+  return ValidateBy({
+    name: 'refusedInProduction',
+    validator: {
+      validate: (value, args) => (args?.object as BaseEnv | undefined)?.NODE_ENV !== 'production' || !isDefault(value),
+      defaultMessage: () => message,
+    },
+  });
 }

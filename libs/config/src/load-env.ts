@@ -12,10 +12,14 @@ export class InvalidEnvironmentError extends Error {
   }
 }
 
+/** Variables whose value is never echoed: secrets, and URLs that may carry credentials. */
+const SECRET_NAME = /(SECRET|PASSWORD|TOKEN|_KEYS?|_URL)$/;
+
 function describe(errors: ValidationError[], source: NodeJS.ProcessEnv): string[] {
   return errors.map((e) => {
     const raw = source[e.property];
-    const shown = raw === undefined || raw === '' ? 'not set' : `got ${JSON.stringify(raw)}`;
+    const shown =
+      raw === undefined || raw === '' ? 'not set' : SECRET_NAME.test(e.property) ? 'set; its value is not shown' : `got ${JSON.stringify(raw.slice(0, 200))}`;
     const rules = Object.values(e.constraints ?? {})
       .map((rule) => rule.replace(new RegExp(`^${e.property} `), ''))
       .join(', ');

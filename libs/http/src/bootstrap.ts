@@ -1,9 +1,12 @@
-import { DynamicModule, INestApplication, Type, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException, DynamicModule, HttpException, INestApplication, Type, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { randomUUID } from 'node:crypto';
+import helmet from '@fastify/helmet';
+import http from 'node:http';
 import type { Logger } from 'pino';
+import type { BaseEnv } from '@app/config';
 import {
+  acceptCorrelationId,
   CORRELATION_HEADER,
   createLogger,
   httpRequestDuration,
@@ -11,43 +14,82 @@ import {
   PinoNestLogger,
   runWithCorrelation,
 } from '@app/observability';
-import { HttpErrorFilter } from './http-error.filter';
+import { errorBody, HttpErrorFilter } from './http-error.filter';
+import { jsonShapeProblem, MAX_JSON_VALUES } from './json-shape';
 
 export interface HttpAppOptions {
   /** The app's name, on every log line and metric. */
   app: string;
-  host: string;
+  /** The settings every app has: host, log level, request timeout. */
+  env: BaseEnv;
   port: number;
-  logLevel: string;
   /** Largest request body, in bytes (Fastify's default is 1 MiB). */
   bodyLimit?: number;
+  /** Largest number of values in a JSON body (the depth limit is always {@link MAX_JSON_DEPTH}). */
+  maxJsonValues?: number;
   /** Runs after the app is created and before it listens: parsers, microservices, hooks. */
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
 }
 
 /**
- * Creates, configures and starts one app the same way everywhere: Fastify, pino JSON logs,
- * correlation ids, the global validation pipe and error filter, shutdown hooks, and HTTP up
- * before any microservice transport so handlers never run before modules are initialised.
+ * The HTTP server with every timeout set, so a client that sends slowly (or never finishes its
+ * headers or body) is cut off instead of holding a connection and its memory forever.
+ */
+function serverWithTimeouts(requestTimeoutMs: number) {
+  return (handler: http.RequestListener) =>
+    http.createServer(
+      {
+        requestTimeout: requestTimeoutMs,
+        headersTimeout: Math.min(requestTimeoutMs, 30_000),
+        keepAliveTimeout: 5_000,
+        // How often Node looks for requests past their timeout (its default is 30 s).
+        connectionsCheckingInterval: Math.min(1_000, Math.ceil(requestTimeoutMs / 4)),
+        // A request without Host is answered by the app with the usual error body, not by Node with an empty 400.
+        requireHostHeader: false,
+      },
+      handler,
+    );
+}
+
+/**
+ * Creates, configures and starts one app the same way everywhere: Fastify with timeouts and
+ * security headers, pino JSON logs, safe correlation ids, a shape guard on JSON bodies, the global
+ * validation pipe and error filter, shutdown hooks, and HTTP up before any microservice transport
+ * so handlers never run before modules are initialised.
  */
 export async function startHttpApp(module: Type<unknown> | DynamicModule, options: HttpAppOptions): Promise<NestFastifyApplication> {
+  const { env } = options;
   initMetrics(options.app);
-  const logger = createLogger(options.app, options.logLevel);
+  const logger = createLogger(options.app, env.LOG_LEVEL);
+  logUnexpectedFailures(logger);
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     disableRequestLogging: true,
     bodyLimit: options.bodyLimit,
-    requestIdHeader: CORRELATION_HEADER,
-    genReqId: () => randomUUID(),
+    serverFactory: serverWithTimeouts(env.HTTP_REQUEST_TIMEOUT_MS),
+    // Idle keep-alive sockets and stalled responses are closed too.
+    connectionTimeout: env.HTTP_REQUEST_TIMEOUT_MS * 2,
+    // The client's id is taken only when it is safe to copy into logs, AMQP properties and headers.
+    requestIdHeader: false,
+    genReqId: (request: http.IncomingMessage) => acceptCorrelationId(request.headers[CORRELATION_HEADER]),
   });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     logger: new PinoNestLogger(logger),
   });
 
+  await app.register(helmet, { global: true });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(CORRELATION_HEADER, request.id);
+    // Answers carry tokens and account data; none may be stored by a cache unless a route says so.
+    void reply.header('cache-control', 'no-store');
     runWithCorrelation({ correlationId: String(request.id) }, done);
+  });
+  // Before any DTO is built: class-transformer recurses, and a deeply nested body would overflow its stack.
+  fastify.addHook('preValidation', (request, reply, done) => {
+    const problem = jsonShapeProblem(request.body, options.maxJsonValues ?? MAX_JSON_VALUES);
+    if (problem) return void reply.code(400).header('content-type', 'application/json').send(errorBody(400, problem));
+    done();
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -57,22 +99,60 @@ export async function startHttpApp(module: Type<unknown> | DynamicModule, option
     );
     if (route !== '/metrics' && !route.startsWith('/health')) {
       request.log.info(
-        { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        { method: request.method, url: request.url.slice(0, 512), status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
         'request completed',
       );
     }
     done();
   });
 
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalPipes(new InputValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new HttpErrorFilter());
   await options.configure?.(app);
 
-  await app.listen(options.port, options.host);
+  await app.listen(options.port, env.HOST);
   await app.startAllMicroservices();
   closeOnSignals(app, logger);
-  logger.info({ url: `http://${options.host}:${options.port}` }, `${options.app} is listening`);
+  logger.info({ url: `http://${env.HOST}:${options.port}` }, `${options.app} is listening`);
   return app;
+}
+
+/**
+ * Nest's ValidationPipe, where a validator that throws on odd input (validator's isEmail on a lone
+ * surrogate, say) is the client's 400, not the server's 500.
+ */
+class InputValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    try {
+      return await super.transform(value, metadata);
+    } catch (error) {
+      if (error instanceof HttpException) throw error;
+      throw new BadRequestException(`The request ${metadata.type} holds a value that cannot be checked (for example malformed Unicode).`);
+    }
+  }
+}
+
+/**
+ * A rejection nobody handled, or an exception nobody caught, is logged with the correlation id of
+ * the work it came from (when the error carries one or the context is still current). A rejection
+ * does not end the process: one request's failure must not end everyone's service. An uncaught
+ * exception leaves the process in an unknown state, so it is logged and the process exits for the
+ * supervisor to restart it.
+ */
+function logUnexpectedFailures(logger: Logger): void {
+  if (process.listenerCount('unhandledRejection') > 0) return;
+  process.on('unhandledRejection', (reason: unknown) => {
+    logger.error({ err: reason, ...correlationOf(reason) }, 'unhandled promise rejection (the process goes on)');
+  });
+  process.on('uncaughtException', (error: Error) => {
+    logger.fatal({ err: error, ...correlationOf(error) }, 'uncaught exception; exiting');
+    process.exit(1);
+  });
+}
+
+function correlationOf(reason: unknown): { correlationId?: string } {
+  const carried = (reason as { correlationId?: unknown } | undefined)?.correlationId;
+  return typeof carried === 'string' ? { correlationId: carried } : {};
 }
 
 /**

@@ -67,7 +67,20 @@ export function toErrorBody(exception: unknown): ErrorBody {
   if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
     return errorBody(fastifyStatus, friendlyFastifyMessage(exception as Error & { code?: string }));
   }
+  if (isDependencyFailure(exception)) return errorBody(503, UNAVAILABLE_MESSAGE);
   return errorBody(500, 'An unexpected error occurred; it has been logged. Try again later.');
+}
+
+/** What a 503 says: the cause (a driver's or a broker's words) goes to the log, with the correlation id. */
+export const UNAVAILABLE_MESSAGE = 'A service this request needs is unavailable right now; try again shortly.';
+
+const DEPENDENCY_ERROR = /^(NoHostAvailable|OperationTimedOut|BusyConnection|DriverInternal)Error$|^KafkaJS/;
+
+/** A database, broker or network failure that escaped a service: the request may succeed later. */
+function isDependencyFailure(exception: unknown): boolean {
+  if (!(exception instanceof Error)) return false;
+  const code = (exception as { code?: unknown }).code;
+  return DEPENDENCY_ERROR.test(exception.name) || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT';
 }
 
 function friendlyFastifyMessage(error: Error & { code?: string }): string {
@@ -91,7 +104,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (host.getType() !== 'http') throw exception;
     const body = toErrorBody(exception);
     const status = exception instanceof HttpException ? exception.getStatus() : body.statusCode;
-    if (status >= 500 && !(exception instanceof HttpException)) this.logger.error(exception as Error);
+    if (status >= 500 && exception instanceof DomainError) this.logger.warn({ msg: 'answered 5xx', code: exception.code, err: exception.message });
+    else if (status >= 500 && !(exception instanceof HttpException)) this.logger.error(exception as Error);
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     void reply.status(status).header('content-type', 'application/json').send(body);
   }

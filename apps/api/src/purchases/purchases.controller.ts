@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { UuidPath } from '@app/http';
 import { Auth, AuthUser, CurrentUser } from '../auth';
 import { CreatePurchaseRequestDto, GetPurchaseQueryDto, ListPurchasesQueryDto } from './dto/purchases.request.dto';
 import { idempotencyKey } from './idempotency-key';
@@ -30,7 +31,7 @@ export class PurchasesController {
 
   /** `?waitMs=`: a long poll, answered as soon as a PENDING purchase reaches its terminal status. */
   @Get(':purchaseId')
-  get(@CurrentUser() user: AuthUser, @Param('purchaseId') purchaseId: string, @Query() query: GetPurchaseQueryDto) {
+  get(@CurrentUser() user: AuthUser, @Param('purchaseId', UuidPath('purchase')) purchaseId: string, @Query() query: GetPurchaseQueryDto) {
     return this.purchases.get(user.id, purchaseId, query.waitMs);
   }
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Client, types } from 'cassandra-driver';
 import { CASSANDRA_CLIENT } from '@app/cassandra';
 import { DomainError } from '@app/contracts';
@@ -30,6 +30,8 @@ function toLevel(row: types.Row): StockLevel {
 
 @Injectable()
 export class StockLevelsRepository {
+  private readonly logger = new Logger(StockLevelsRepository.name);
+
   constructor(@Inject(CASSANDRA_CLIENT) private readonly client: Client) {}
 
   /** Up to `limit` levels of a store in sku order, strictly after `after` ('' = from the start). */
@@ -62,7 +64,8 @@ export class StockLevelsRepository {
     try {
       return await this.client.execute(query, params, { prepare: true, fetchSize });
     } catch (error) {
-      throw new DomainError('STOCK.READ_UNAVAILABLE', 'unavailable', `Stock levels cannot be read right now (${(error as Error).message}); try again shortly.`);
+      this.logger.warn({ msg: 'stock read failed', err: (error as Error).message });
+      throw new DomainError('STOCK.READ_UNAVAILABLE', 'unavailable', 'Stock levels cannot be read right now; try again shortly.');
     }
   }
 }

@@ -1,4 +1,5 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
+import { NamePath } from '@app/http';
 import { ListStockQueryDto } from './dto/list-stock.query.dto';
 import { StockLevelsService } from './stock-levels.service';
 
@@ -8,17 +9,17 @@ export class StockController {
   constructor(private readonly service: StockLevelsService) {}
 
   @Get('stores/:storeId/stock')
-  list(@Param('storeId') storeId: string, @Query() query: ListStockQueryDto) {
+  list(@Param('storeId', NamePath('store')) storeId: string, @Query() query: ListStockQueryDto) {
     return this.service.list(storeId, query.limit, query.pageToken, query.below);
   }
 
   @Get('stores/:storeId/stock/:sku')
-  one(@Param('storeId') storeId: string, @Param('sku') sku: string) {
+  one(@Param('storeId', NamePath('store')) storeId: string, @Param('sku', NamePath('stock level')) sku: string) {
     return this.service.one(storeId, sku);
   }
 
   @Get('stock/:sku')
-  totals(@Param('sku') sku: string) {
+  totals(@Param('sku', NamePath('stock level')) sku: string) {
     return this.service.totals(sku);
   }
 }
