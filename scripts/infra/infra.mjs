@@ -1,20 +1,22 @@
 #!/usr/bin/env node
-// Local infrastructure without Docker: Kafka, Cassandra, RabbitMQ and MailDev on 127.0.0.1.
+// Local infrastructure without Docker: Kafka, Cassandra, RabbitMQ, Redis and MailDev on 127.0.0.1.
 //   node scripts/infra/infra.mjs up|down|status|reset [server...]
+//   node scripts/infra/infra.mjs restart server...        (down, then up; only servers we started)
 //   node scripts/infra/infra.mjs pause|resume server...   (SIGSTOP / SIGCONT, for fault tests)
-// Servers: cassandra, kafka, rabbitmq, maildev (default: all). State lives in .infra/.
+// Servers: cassandra, kafka, rabbitmq, redis, maildev (default: all). State lives in .infra/.
+// RabbitMQ and Redis may be running already (system services): used, never stopped or paused.
 import path from 'node:path';
 import { REPO_ROOT } from './paths.mjs';
 import { tail } from './proc.mjs';
 import {
-  InfraError, SERVER_NAMES, down, pause, reset, resume, status, up,
+  InfraError, SERVER_NAMES, down, notStartedByUs, pause, reset, resume, status, up,
 } from './servers.mjs';
 
 const SERVERS = SERVER_NAMES.join('|');
 const USAGE = [
   `usage: node scripts/infra/infra.mjs <up|down|status> [${SERVERS} ...]`,
   '       node scripts/infra/infra.mjs reset',
-  `       node scripts/infra/infra.mjs <pause|resume> <${SERVERS}> ...`,
+  `       node scripts/infra/infra.mjs <restart|pause|resume> <${SERVERS}> ...`,
 ].join('\n');
 const LOG_TAIL_LINES = 40;
 
@@ -86,6 +88,15 @@ async function main([command, ...names]) {
       return 0;
     case 'status':
       return cmdStatus(names);
+    case 'restart': {
+      if (names.length === 0) throw new InfraError(null, `restart needs server names\n${USAGE}`);
+      const foreign = notStartedByUs(names);
+      if (foreign.length > 0) {
+        throw new InfraError(null, `${foreign.join(', ')}: running, not started by us: not restarted (only what this script started is stopped)`);
+      }
+      printStopped(await down(names));
+      return cmdUp(names);
+    }
     case 'pause':
     case 'resume':
       if (names.length === 0) throw new InfraError(null, `${command} needs server names\n${USAGE}`);

@@ -1,10 +1,51 @@
-// Process helpers: detached spawns, pid files, liveness, stopping, port owners, log tails.
+// Process helpers: detached spawns, pid files, liveness, stopping, port owners, log tails,
+// binaries outside a normal user's PATH, and sudo for the privileged steps.
 import { spawn } from 'node:child_process';
 import {
-  closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync,
-  readlinkSync, rmSync, writeFileSync, writeSync,
+  accessSync, closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync,
+  readdirSync, readlinkSync, rmSync, writeFileSync, writeSync,
 } from 'node:fs';
 import path from 'node:path';
+
+/** A line on stderr for the person at the console (stdout carries the results scripts read). */
+export function note(server, text) {
+  process.stderr.write(`${server.padEnd(10)} ${text}\n`);
+}
+
+// rabbitmq-server, rabbitmqctl, service live in /usr/sbin: not on a normal user's PATH.
+const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+/** Full path of an executable found on PATH or in the system folders, or null. */
+export function findBin(name) {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), ...SYSTEM_DIRS];
+  for (const dir of dirs) {
+    const file = path.join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch { /* not here */ }
+  }
+  return null;
+}
+
+export const isRoot = () => process.getuid?.() === 0;
+
+/**
+ * Runs a privileged step (apt-get, the system RabbitMQ or Redis): directly as root, else through
+ * sudo (which may ask for a password on the terminal), saying so on the console. `env` is passed
+ * through `env VAR=value` since sudo resets the environment.
+ */
+export function runPrivileged(server, cmd, args, { env = {}, timeoutMs } = {}) {
+  const bin = cmd.startsWith('/') ? cmd : findBin(cmd) ?? cmd;
+  if (isRoot()) return run(bin, args, { env: { ...process.env, ...env }, timeoutMs });
+  const sudo = findBin('sudo');
+  if (!sudo) {
+    return Promise.reject(new Error(`${path.basename(bin)} ${args.join(' ')} needs root: run as root, or install sudo`));
+  }
+  const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
+  note(server, `not root: sudo ${path.basename(bin)} ${args.join(' ')}`);
+  return run(sudo, ['env', ...assignments, bin, ...args], { timeoutMs });
+}
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -102,13 +143,20 @@ export function spawnDetached({ cmd, args, cwd, env, logPath, pidPath }) {
   }
 }
 
-/** Runs a command to completion; resolves with its output, rejects with it on failure. */
-export function run(cmd, args, { cwd, env, timeoutMs = 600_000 } = {}) {
+/**
+ * Runs a command to completion; resolves with its output, rejects with it on failure.
+ * `onOutput` sees each chunk of stdout and stderr as it comes.
+ */
+export function run(cmd, args, { cwd, env, timeoutMs = 600_000, onOutput } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
+    const take = (d) => {
+      out += d;
+      onOutput?.(String(d));
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (err) => { clearTimeout(timer); reject(err); });
     child.on('close', (code, signal) => {
@@ -211,4 +259,12 @@ export function tail(file, lines = 40) {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** Pid of the first process whose command line matches `pattern` (any user's), or null. */
+export function pidByCommand(pattern) {
+  for (const entry of readdirSync('/proc')) {
+    if (/^\d+$/.test(entry) && pattern.test(commandLine(Number(entry)))) return Number(entry);
+  }
+  return null;
 }

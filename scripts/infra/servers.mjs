@@ -1,5 +1,6 @@
 // Programmatic control of the local servers, for scripts/infra/infra.mjs and for tests:
-//   up(names), down(names), status(names), isReady(name), reset(), pause(name), resume(name).
+//   up(names), down(names), status(names), isReady(name), reset(), pause(name), resume(name),
+//   notStartedByUs(names).
 import {
   closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync,
 } from 'node:fs';
@@ -12,9 +13,10 @@ import cassandra from './servers/cassandra.mjs';
 import kafka from './servers/kafka.mjs';
 import maildev from './servers/maildev.mjs';
 import rabbitmq from './servers/rabbitmq.mjs';
+import redis from './servers/redis.mjs';
 
 /** Slowest first: in `up`, Cassandra's libraries are copied and its JVM started first. */
-const SERVERS = { cassandra, kafka, rabbitmq, maildev };
+const SERVERS = { cassandra, kafka, rabbitmq, redis, maildev };
 export const SERVER_NAMES = Object.keys(SERVERS);
 
 const PROBE_TIMEOUT_MS = 3_000;
@@ -48,7 +50,7 @@ function ownedPid(def) {
   return def.ownedPid ? def.ownedPid() : livePidFromFile(pidFile(def.name), def.marker);
 }
 
-/** Pid to signal: ours, or for a shared server (RabbitMQ) whoever listens on its port. */
+/** Pid to signal: ours, or for a shared server (RabbitMQ, Redis) whoever listens on its port. */
 function runningPid(def) {
   return ownedPid(def) ?? (def.shared ? portOwner(def.ports[0])?.pid ?? null : null);
 }
@@ -150,8 +152,9 @@ export async function up(names, { onResult } = {}) {
         name: def.name,
         ok: false,
         error: err.reason ?? err.message,
-        logPath: err.foreign ? null : logFile(def.name),
-        logHint: err.foreign ? null : def.logHint,
+        // An error may name its own log (Maven's), or none when its message says it all.
+        logPath: err.foreign ? null : err.logPath !== undefined ? err.logPath : logFile(def.name),
+        logHint: err.foreign || err.logPath !== undefined ? null : def.logHint,
       }));
       onResult?.(res);
       return res;
@@ -206,6 +209,16 @@ export async function status(names) {
   }));
 }
 
+/**
+ * The named servers (default: all) that run but were not started by this checkout: `restart`
+ * and `pause` refuse them, and tests that stop a server skip themselves for them.
+ */
+export function notStartedByUs(names) {
+  return resolveNames(names).map(definition)
+    .filter((def) => !ownedPid(def) && portOwner(def.ports[0]))
+    .map((def) => def.name);
+}
+
 /** True when the server answers a real client call now (it need not be ours). */
 export async function isReady(name, { timeoutMs = PROBE_TIMEOUT_MS } = {}) {
   return (await probeOnce(definition(name), timeoutMs)).ready;
@@ -220,8 +233,14 @@ export function reset() {
   });
 }
 
-/** SIGSTOP: the server freezes with its sockets open (clients see timeouts, not refusals). */
+/**
+ * SIGSTOP: the server freezes with its sockets open (clients see timeouts, not refusals).
+ * Only a server this script started: freezing someone else's would be stopping it.
+ */
 export function pause(name) {
+  if (notStartedByUs([name]).length > 0) {
+    throw new InfraError(name, 'running, not started by us: left alone (pause only freezes what this script started)');
+  }
   return sendSignal(name, 'SIGSTOP');
 }
 

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { join } from 'node:path';
 import { KafkaHealthIndicator, KafkaModule, RabbitmqHealthIndicator, RabbitmqModule } from '@app/messaging';
 import { CassandraHealthIndicator, CassandraModule } from '@app/cassandra';
+import { RedisHealthIndicator, RedisModule } from '@app/http';
 import { HealthModule, MetricsModule } from '@app/observability';
 import { ApiEnv } from './config/api.env';
 import { CatalogModule } from './catalog/catalog.module';
@@ -29,7 +30,8 @@ export class ApiModule {
         migrationsDir: join(__dirname, 'migrations'),
       }),
       RabbitmqModule.forRoot({ url: env.RABBITMQ_URL, prefetch: env.RABBITMQ_PREFETCH, connectionName: 'api' }),
-      HealthModule.forIndicators([KafkaHealthIndicator, CassandraHealthIndicator, RabbitmqHealthIndicator]),
+      RedisModule.forRoot(env.REDIS_URL),
+      HealthModule.forIndicators([KafkaHealthIndicator, CassandraHealthIndicator, RabbitmqHealthIndicator, RedisHealthIndicator]),
       MetricsModule,
       AuthModule,
       CatalogModule,

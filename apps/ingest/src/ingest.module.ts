@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { KafkaHealthIndicator, KafkaModule } from '@app/messaging';
+import { RedisHealthIndicator, RedisModule } from '@app/http';
 import { HealthModule, MetricsModule } from '@app/observability';
 import { IngestEnv } from './config/ingest.env';
 import { StockEventsModule } from './stock-events/stock-events.module';
@@ -12,7 +13,8 @@ export class IngestModule {
       global: true,
       imports: [
       KafkaModule.forRoot({ clientId: 'ingest', brokers: env.kafkaBrokers }),
-      HealthModule.forIndicators([KafkaHealthIndicator]),
+      RedisModule.forRoot(env.REDIS_URL),
+      HealthModule.forIndicators([KafkaHealthIndicator, RedisHealthIndicator]),
       MetricsModule,
       StockEventsModule,
       ],

@@ -1,15 +1,20 @@
 // RabbitMQ on 127.0.0.1:5672 (guest/guest). Often already running as a system service: then it
 // is used as is and never stopped. Otherwise Debian's package is started (and installed if
 // missing), and a state file remembers that this script started it, so `down` stops it.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Installing, starting and stopping the system broker need root: sudo when not root.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import amqplib from 'amqplib';
 import { HOST, logFile, stateFile } from '../paths.mjs';
-import { portOwner, run, withTimeout } from '../proc.mjs';
+import {
+  findBin, note, pidByCommand, portOwner, runPrivileged, withTimeout,
+} from '../proc.mjs';
 
+const NAME = 'rabbitmq';
 const PORT = 5672;
-const SERVER_BIN = '/usr/sbin/rabbitmq-server';
-const CTL_BIN = '/usr/sbin/rabbitmqctl';
+// Both live in /usr/sbin, which a normal user's PATH lacks: findBin looks there too.
+const serverBin = () => findBin('rabbitmq-server');
+const ctlBin = () => findBin('rabbitmqctl') ?? '/usr/sbin/rabbitmqctl';
 
 function startedByUs() {
   try {
@@ -25,10 +30,11 @@ function appendLog(text) {
 }
 
 async function install() {
+  note(NAME, 'rabbitmq-server is not installed: apt-get install -y rabbitmq-server');
   appendLog('rabbitmq-server is not installed: apt-get install -y rabbitmq-server');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  appendLog(await run('apt-get', ['update'], { env }));
-  appendLog(await run('apt-get', ['install', '-y', 'rabbitmq-server'], { env }));
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  appendLog(await runPrivileged(NAME, 'apt-get', ['update'], { env }));
+  appendLog(await runPrivileged(NAME, 'apt-get', ['install', '-y', 'rabbitmq-server'], { env }));
 }
 
 // A broker we start listens on loopback only: AMQP, epmd and Erlang distribution.
@@ -52,27 +58,31 @@ export default {
   ownedPid() {
     if (!startedByUs()) return null;
     const owner = portOwner(PORT);
-    if (owner?.pid) return owner.pid;
+    // Without root the broker's sockets can't be seen (it runs as the rabbitmq user): its command line can.
+    const pid = owner ? owner.pid ?? pidByCommand(/beam\.smp .* -s rabbit boot/) : null;
+    if (pid) return pid;
     rmSync(stateFile('rabbitmq'), { force: true }); // started by us once, since stopped
     return null;
   },
 
   /** Installs if needed and starts the broker; resolves to null (its pid is known once it listens). */
   async launch() {
-    if (!existsSync(SERVER_BIN)) {
+    if (!serverBin()) {
       await install();
       // The package may have started it, on every interface: restart it our way.
-      if (portOwner(PORT)) appendLog(await run(CTL_BIN, ['stop']));
+      if (portOwner(PORT)) appendLog(await runPrivileged(NAME, ctlBin(), ['stop']));
     }
+    const bin = serverBin();
+    if (!bin) throw new Error('rabbitmq-server is still missing after apt-get install rabbitmq-server');
     mkdirSync(path.dirname(stateFile('rabbitmq')), { recursive: true });
     writeFileSync(stateFile('rabbitmq'), `${JSON.stringify({ startedByUs: true, at: new Date().toISOString() })}\n`);
     // Returns at once; the broker logs under /var/log/rabbitmq.
-    appendLog(await run(SERVER_BIN, ['-detached'], { env: { ...process.env, ...LOOPBACK_ENV } }));
+    appendLog(await runPrivileged(NAME, bin, ['-detached'], { env: LOOPBACK_ENV }));
     return null;
   },
 
   async terminate() {
-    appendLog(await run(CTL_BIN, ['stop'], { timeoutMs: this.stopTimeoutMs }));
+    appendLog(await runPrivileged(NAME, ctlBin(), ['stop'], { timeoutMs: this.stopTimeoutMs }));
     rmSync(stateFile('rabbitmq'), { force: true });
   },
 

@@ -1,5 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { UuidPath } from '@app/http';
 import { Auth, AuthUser, CurrentUser } from '../auth';
+import { AuthRateLimited } from '../rate-limit/rate-limit.module';
 import { idempotencyKey } from '../purchases/idempotency-key';
 import { AccountsService } from './accounts.service';
 import { ChangePasswordRequestDto, CreateAccountRequestDto, CreditRequestDto, LoginRequestDto } from './dto/accounts.request.dto';
@@ -9,12 +11,14 @@ export class AccountsController {
   constructor(private readonly accounts: AccountsService) {}
 
   @Post('accounts')
+  @AuthRateLimited()
   @HttpCode(201)
   register(@Body() body: CreateAccountRequestDto) {
     return this.accounts.register(body);
   }
 
   @Post('auth/login')
+  @AuthRateLimited()
   @HttpCode(200)
   login(@Body() body: LoginRequestDto) {
     return this.accounts.login(body);
@@ -27,6 +31,7 @@ export class AccountsController {
   }
 
   @Put('me/password')
+  @AuthRateLimited()
   @Auth()
   @HttpCode(204)
   async changePassword(@CurrentUser() user: AuthUser, @Body() body: ChangePasswordRequestDto): Promise<void> {
@@ -38,7 +43,7 @@ export class AccountsController {
   @HttpCode(200)
   credit(
     @CurrentUser() admin: AuthUser,
-    @Param('id') id: string,
+    @Param('id', UuidPath('account')) id: string,
     @Body() body: CreditRequestDto,
     @Headers('idempotency-key') key?: string,
   ) {

@@ -27,12 +27,12 @@ export class AccountsService {
   ) {}
 
   async register(dto: CreateAccountRequestDto) {
-    const account = await this.call<AccountView>(AccountRpcQueues.Register, dto satisfies RegisterRequest);
+    const account = await this.call<AccountView>(AccountRpcQueues.Register, dto satisfies RegisterRequest, this.env.PASSWORD_RPC_TIMEOUT_MS);
     return { id: account.id, email: account.email, name: account.name, balance: account.balance };
   }
 
   async login(dto: LoginRequestDto) {
-    const credentials = await this.call<Credentials>(AccountRpcQueues.Login, dto satisfies LoginRequest);
+    const credentials = await this.call<Credentials>(AccountRpcQueues.Login, dto satisfies LoginRequest, this.env.PASSWORD_RPC_TIMEOUT_MS);
     this.credentials.remember(credentials);
     return { accessToken: this.tokens.sign(credentials), tokenType: 'Bearer', expiresIn: this.tokens.ttlSeconds };
   }
@@ -44,7 +44,7 @@ export class AccountsService {
 
   async changePassword(userId: string, dto: ChangePasswordRequestDto): Promise<void> {
     const request: ChangePasswordRequest = { userId, ...dto };
-    this.credentials.remember(await this.call<Credentials>(AccountRpcQueues.ChangePassword, request));
+    this.credentials.remember(await this.call<Credentials>(AccountRpcQueues.ChangePassword, request, this.env.PASSWORD_RPC_TIMEOUT_MS));
   }
 
   /** An `Idempotency-Key` makes a retried credit count once; without one every request credits. */
@@ -53,7 +53,7 @@ export class AccountsService {
     return this.call<BalanceView>(AccountRpcQueues.Credit, { userId, amount, creditId } satisfies CreditRequest);
   }
 
-  private call<R>(queue: string, request: object): Promise<R> {
-    return this.rpc.request<R>(queue, request, { timeoutMs: this.env.RPC_TIMEOUT_MS });
+  private call<R>(queue: string, request: object, timeoutMs = this.env.RPC_TIMEOUT_MS): Promise<R> {
+    return this.rpc.request<R>(queue, request, { timeoutMs });
   }
 }

@@ -1,4 +1,4 @@
-import { BaseEnv, IntInRange, Port, WithCassandra, WithKafka, WithRabbitmq } from '@app/config';
+import { BaseEnv, IntInRange, Port, WithCassandra, WithKafka, WithRabbitmq, WithRedis } from '@app/config';
 import { IsNotEmpty, IsString, Matches, MinLength, NotEquals, ValidateIf } from 'class-validator';
 
 /** Only for development and tests: production refuses to start with it (or with no secret). */
@@ -9,7 +9,7 @@ export const DEV_PAGE_TOKEN_SECRET = 'dev-only-page-token-secret';
 const NAME_URL_LIST = /^[a-z0-9-]+=https?:\/\/[^,\s]+(,[a-z0-9-]+=https?:\/\/[^,\s]+)*$/;
 
 /** Every setting of the api app; validated once at start (see `.env.example`). */
-export class ApiEnv extends WithKafka(WithCassandra(WithRabbitmq(BaseEnv))) {
+export class ApiEnv extends WithRedis(WithKafka(WithCassandra(WithRabbitmq(BaseEnv)))) {
   @Port()
   API_PORT = 3000;
 
@@ -42,9 +42,23 @@ export class ApiEnv extends WithKafka(WithCassandra(WithRabbitmq(BaseEnv))) {
   @IntInRange(0, 1_000_000)
   RATE_LIMIT_RPS = 500;
 
+  /**
+   * Login, registration and password-change attempts a minute, per account and per IP, across
+   * every api instance; 0 turns it off (load tests).
+   */
+  @IntInRange(0, 1_000_000)
+  AUTH_RATE_LIMIT_PER_MIN = 10;
+
   /** How long the api waits for account or shop to answer a request. */
   @IntInRange(100, 60_000)
   RPC_TIMEOUT_MS = 5_000;
+
+  /**
+   * The same for registration, login and password change: each costs account a memory-hard hash
+   * (about 150 ms of CPU), so a burst of them queues up on account before it is answered.
+   */
+  @IntInRange(100, 120_000)
+  PASSWORD_RPC_TIMEOUT_MS = 15_000;
 
   // --- stock ---
   /** Signs stock page tokens (HMAC-SHA256): tokens survive restarts and cannot be forged. */

@@ -1,12 +1,12 @@
 import { Transform } from 'class-transformer';
 import { IsInt, IsNotEmpty, Matches, Min, ValidateIf } from 'class-validator';
-import { BaseEnv, IntInRange, Port, WithKafka } from '@app/config';
+import { BaseEnv, IntInRange, Port, WithKafka, WithRedis } from '@app/config';
 
 /** Used when STORE_API_KEYS is unset outside production (API.md). */
 export const DEV_STORE_API_KEYS = 'store-1:dev-key-store-1,store-2:dev-key-store-2,store-3:dev-key-store-3';
 
 /** Every setting of the ingest app; validated once at start (see `.env.example`). */
-export class IngestEnv extends WithKafka(BaseEnv) {
+export class IngestEnv extends WithRedis(WithKafka(BaseEnv)) {
   @Port()
   INGEST_PORT = 3001;
 
@@ -23,6 +23,13 @@ export class IngestEnv extends WithKafka(BaseEnv) {
   @IsInt()
   @Min(0)
   RATE_LIMIT_RPS = 200;
+
+  /**
+   * Requests with a missing or unknown X-Api-Key allowed per minute per address, across ingest
+   * instances; past it, 429 before the key is even looked at (key guessing). 0 turns it off.
+   */
+  @IntInRange(0, 1_000_000)
+  INGEST_KEY_FAILURES_PER_MIN = 30;
 
   /** The stock events topic (its dead-letter topic is this name + `.dlq`); another name isolates a benchmark. */
   @Matches(/^[A-Za-z0-9._-]{1,200}$/, { message: 'STOCK_TOPIC must be a Kafka topic name' })

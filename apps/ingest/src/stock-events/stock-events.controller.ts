@@ -1,12 +1,12 @@
 import { Controller, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ThrottlerGuard } from '@nestjs/throttler';
+import { RateLimitGuard } from '@app/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { bodyKind, IngestResult, IngestStockEventsService, nothingAccepted, NothingAcceptedBody } from './ingest-stock-events.service';
-import { StoreApiKeyGuard } from './store-api-key.guard';
 
 @Controller('v1/stores/:storeId/stock-events')
-@UseGuards(StoreApiKeyGuard, ThrottlerGuard)
+// The store key is checked before the body is read, in StoreApiKeyCheck's onRequest hook.
+@UseGuards(RateLimitGuard)
 export class StockEventsController {
   constructor(private readonly service: IngestStockEventsService) {}
 
