@@ -9,4 +9,5 @@ export * from './stock';
 export * from './mailer/mailer-rpc';
 export * from './mailer/send-mail-data';
 export * from './account/account-rpc';
+export * from './account/email-address';
 export * from './shop/item-changed.event';

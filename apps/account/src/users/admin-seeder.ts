@@ -1,8 +1,11 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AccountEnv } from '../config/account.env';
-import { UsersService } from './users.service';
+import { OPS_ROLE, UsersService } from './users.service';
 
-/** The admin from ADMIN_EMAIL / ADMIN_PASSWORD exists (with the role) once account has started. */
+/**
+ * Once account has started, the admin from ADMIN_EMAIL / ADMIN_PASSWORD exists with the role, and
+ * every existing account in OPS_EMAILS has the `ops` role. A failure here stops the start.
+ */
 @Injectable()
 export class AdminSeeder implements OnApplicationBootstrap {
   private readonly logger = new Logger(AdminSeeder.name);
@@ -13,7 +16,12 @@ export class AdminSeeder implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.users.ensureAdmin(this.env.ADMIN_EMAIL, this.env.ADMIN_PASSWORD);
-    this.logger.log({ msg: 'admin account ensured', email: this.env.ADMIN_EMAIL });
+    const admin = await this.users.ensureAdmin(this.env.ADMIN_EMAIL, this.env.ADMIN_PASSWORD);
+    this.logger.log({ msg: 'admin account ensured', email: this.env.ADMIN_EMAIL, outcome: admin });
+    for (const email of this.env.opsEmails) {
+      const outcome = await this.users.grantRole(email, OPS_ROLE);
+      if (outcome === 'no-account') this.logger.log({ msg: 'OPS_EMAILS address has no account yet; skipped', email });
+      else this.logger.log({ msg: 'ops role ensured', email, outcome });
+    }
   }
 }

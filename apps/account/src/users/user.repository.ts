@@ -59,6 +59,19 @@ export class UserRepository {
     await this.client.execute('UPDATE users SET roles = roles + ? WHERE id = ?', [[role], id]);
   }
 
+  /**
+   * The same password under stronger parameters: the credentials version stays (tokens remain
+   * valid), and only the hash that was just verified is replaced, so a password change in between wins.
+   */
+  async replacePasswordHash(id: string, passwordHash: string, verifiedHash: string): Promise<boolean> {
+    const result = await this.client.execute('UPDATE users SET password_hash = ? WHERE id = ? IF password_hash = ?', [
+      passwordHash,
+      id,
+      verifiedHash,
+    ]);
+    return result.wasApplied();
+  }
+
   /** Compare-and-set, so two concurrent changes cannot both win from the same version. */
   async changePassword(id: string, passwordHash: string, fromVersion: number): Promise<boolean> {
     const result = await this.client.execute(

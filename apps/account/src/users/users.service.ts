@@ -8,16 +8,19 @@ import {
   CREDENTIALS_CHANGED_ROUTING_KEY,
   CredentialsChanged,
   DomainError,
+  emailAddressProblem,
   Exchanges,
 } from '@app/contracts';
 import { RabbitPublisher } from '@app/messaging';
-import { AccountEnv } from '../config/account.env';
 import { LedgerService } from '../ledger/ledger.service';
 import { MailPublisher } from '../mail/mail.publisher';
 import { PasswordHasher } from './password-hasher';
 import { User, UserRepository } from './user.repository';
 
 export const ADMIN_ROLE = 'admin';
+export const OPS_ROLE = 'ops';
+
+export type RoleGrant = 'granted' | 'unchanged' | 'no-account';
 
 function emailKey(email: string): string {
   return email.trim().toLowerCase();
@@ -31,10 +34,18 @@ function notFound(id: string): DomainError {
   return new DomainError(AccountErrorCodes.NotFound, 'not_found', `There is no account ${id}.`);
 }
 
+function adminPasswordMismatch(email: string): DomainError {
+  return new DomainError(
+    'ACCOUNT.ADMIN_PASSWORD_MISMATCH',
+    'conflict',
+    `ADMIN_PASSWORD does not match the existing account ${email}, which is not an admin; ` +
+      `set ADMIN_PASSWORD to that account's password to make it the admin, or set ADMIN_EMAIL to an address that has no account yet`,
+  );
+}
+
 @Injectable()
 export class UsersService {
   private readonly logger = new Logger(UsersService.name);
-  private readonly hasher: PasswordHasher;
   /** Verified against when the e-mail is unknown, so both failures take as long. */
   private decoyHash?: Promise<string>;
 
@@ -43,15 +54,16 @@ export class UsersService {
     private readonly ledger: LedgerService,
     private readonly mail: MailPublisher,
     private readonly publisher: RabbitPublisher,
-    env: AccountEnv,
-  ) {
-    this.hasher = new PasswordHasher(env.PASSWORD_SCRYPT_COST);
-  }
+    private readonly hasher: PasswordHasher,
+  ) {}
 
   async register(input: { email: string; password: string; name: string }, roles: string[] = []): Promise<AccountView> {
+    const email = input.email.trim();
+    const problem = emailAddressProblem(email);
+    if (problem) throw new DomainError(AccountErrorCodes.InvalidEmail, 'invalid', problem);
     const user: User = {
       id: randomUUID(),
-      email: input.email.trim(),
+      email,
       name: input.name,
       passwordHash: await this.hasher.hash(input.password),
       roles,
@@ -81,6 +93,7 @@ export class UsersService {
       throw badCredentials();
     }
     if (!(await this.hasher.verify(password, user.passwordHash))) throw badCredentials();
+    if (this.hasher.needsRehash(user.passwordHash)) await this.rehash(user, password);
     return credentialsOf(user);
   }
 
@@ -117,25 +130,54 @@ export class UsersService {
     return { id: userId, balance: outcome.balance };
   }
 
-  /** Creates the admin, or gives the existing account the role; safe at every start of every instance. */
-  async ensureAdmin(email: string, password: string): Promise<void> {
+  /**
+   * Creates the admin, or gives the role to the existing account when ADMIN_PASSWORD is its
+   * password; safe at every start of every instance. Whoever registered that e-mail does not
+   * become admin by a restart: a mismatch refuses to start. An existing admin is left as it is,
+   * so an admin who changed their password can still restart the app.
+   */
+  async ensureAdmin(email: string, password: string): Promise<'created' | 'granted' | 'unchanged'> {
     const existing = await this.users.findByEmail(emailKey(email));
     if (existing) {
-      if (!existing.roles.includes(ADMIN_ROLE)) await this.users.addRole(existing.id, ADMIN_ROLE);
+      let outcome: 'granted' | 'unchanged' = 'unchanged';
+      if (!existing.roles.includes(ADMIN_ROLE)) {
+        if (!(await this.hasher.verify(password, existing.passwordHash))) throw adminPasswordMismatch(email);
+        await this.users.addRole(existing.id, ADMIN_ROLE);
+        outcome = 'granted';
+      }
       await this.ledger.open(existing.id);
-      return;
+      return outcome;
     }
     try {
       await this.register({ email, password, name: 'Administrator' }, [ADMIN_ROLE]);
-      this.logger.log({ msg: 'admin account created', email });
+      return 'created';
     } catch (error) {
       if (!(error instanceof DomainError && error.code === AccountErrorCodes.EmailExists)) throw error;
-      await this.ensureAdmin(email, password);
+      return this.ensureAdmin(email, password);
     }
+  }
+
+  /** Gives `role` to the account with `email`, when there is one; idempotent. */
+  async grantRole(email: string, role: string): Promise<RoleGrant> {
+    const user = await this.users.findByEmail(emailKey(email));
+    if (!user) return 'no-account';
+    if (user.roles.includes(role)) return 'unchanged';
+    await this.users.addRole(user.id, role);
+    return 'granted';
   }
 
   findUser(userId: string): Promise<User | undefined> {
     return this.users.findById(userId);
+  }
+
+  /** Best effort: the login has succeeded whatever happens here, and the next one tries again. */
+  private async rehash(user: User, password: string): Promise<void> {
+    try {
+      const replaced = await this.users.replacePasswordHash(user.id, await this.hasher.hash(password), user.passwordHash);
+      if (replaced) this.logger.log({ msg: 'password hash upgraded to the configured scrypt parameters', userId: user.id });
+    } catch (error) {
+      this.logger.warn({ msg: 'upgraded password hash not stored', userId: user.id, err: (error as Error).message });
+    }
   }
 
   private async require(userId: string): Promise<User> {

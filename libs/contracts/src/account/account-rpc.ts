@@ -6,7 +6,7 @@ import { IsEmail, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min
  * Errors come back as DomainErrors with the codes in `AccountErrorCodes`.
  */
 export const AccountRpcQueues = {
-  /** RegisterRequest → AccountView; ACCOUNT.EMAIL_EXISTS (conflict). */
+  /** RegisterRequest → AccountView; ACCOUNT.EMAIL_EXISTS (conflict), ACCOUNT.INVALID_EMAIL (invalid). */
   Register: 'account.rpc.register',
   /** LoginRequest → Credentials; AUTH.BAD_CREDENTIALS (unauthenticated). */
   Login: 'account.rpc.login',
@@ -22,12 +22,18 @@ export const AccountRpcQueues = {
   PlacePurchase: 'account.rpc.place-purchase',
   /** GetPurchaseRequest → PurchaseView; PURCHASE.NOT_FOUND (also for another user's). */
   GetPurchase: 'account.rpc.get-purchase',
+  /**
+   * The long poll (GetPurchaseRequest with waitMs): its own queue, whose deliveries are held while
+   * they wait, so waiting clients never delay plain reads on GetPurchase.
+   */
+  WaitPurchase: 'account.rpc.wait-purchase',
   /** ListPurchasesRequest → PurchasePage, newest first; PURCHASE.INVALID_PAGE_TOKEN. */
   ListPurchases: 'account.rpc.list-purchases',
 } as const;
 
 export const AccountErrorCodes = {
   EmailExists: 'ACCOUNT.EMAIL_EXISTS',
+  InvalidEmail: 'ACCOUNT.INVALID_EMAIL',
   NotFound: 'ACCOUNT.NOT_FOUND',
   BadCredentials: 'AUTH.BAD_CREDENTIALS',
   PurchaseNotFound: 'PURCHASE.NOT_FOUND',

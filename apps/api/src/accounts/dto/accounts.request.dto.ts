@@ -1,11 +1,11 @@
 import { Transform } from 'class-transformer';
-import { IsEmail, IsInt, IsString, Length, Max, Min } from 'class-validator';
-import { MAX_CREDIT_CENTS } from '@app/contracts';
+import { IsInt, IsString, Length, Max, Min } from 'class-validator';
+import { IsPlainEmailAddress, MAX_CREDIT_CENTS } from '@app/contracts';
 
 const trim = () => Transform(({ value }) => (typeof value === 'string' ? value.trim() : value));
 
 export class CreateAccountRequestDto {
-  @trim() @IsEmail({}, { message: 'email must be an e-mail address' }) @Length(3, 254) email: string;
+  @trim() @IsPlainEmailAddress() email: string;
   @IsString() @Length(8, 128, { message: 'password must be 8 to 128 characters long' }) password: string;
   @trim() @IsString() @Length(1, 200, { message: 'name must be 1 to 200 characters long' }) name: string;
 }
