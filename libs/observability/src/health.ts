@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Controller, DynamicModule, Get, Inject, Injectable, Module, Provider, Type } from '@nestjs/common';
 import {
   HealthCheck,
+  HealthCheckResult,
   HealthCheckService,
   HealthIndicatorResult,
   HealthIndicatorService,
@@ -50,8 +51,12 @@ export async function probe(
   }
 }
 
+const READY_CACHE_MS = 1_000;
+
 @Controller('health')
 class HealthController {
+  private cached?: { at: number; result: Promise<HealthCheckResult> };
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly shutdown: ShutdownState,
@@ -67,7 +72,20 @@ class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  ready() {
+  ready(): Promise<HealthCheckResult> {
+    // Shutdown is reported at once; otherwise one round of probes a second serves every caller,
+    // so nobody can turn requests to this endpoint into load on the dependencies.
+    if (this.shutdown.shuttingDown) return this.check();
+    const now = Date.now();
+    if (!this.cached || now - this.cached.at >= READY_CACHE_MS) {
+      const result = this.check();
+      result.catch(() => undefined);
+      this.cached = { at: now, result };
+    }
+    return this.cached.result;
+  }
+
+  private check(): Promise<HealthCheckResult> {
     return this.health.check([
       async () =>
         this.shutdown.shuttingDown

@@ -35,8 +35,14 @@ export class PurchasesRpcConsumer implements OnModuleInit, OnApplicationShutdown
       queue: AccountRpcQueues.GetPurchase,
       contract: GetPurchaseRequest,
       rpc: true,
-      // Long polls hold their delivery while they wait; they must not starve plain reads.
-      prefetch: 512,
+      handle: (request) => this.purchases.get(request.userId, request.purchaseId),
+    });
+    this.consumers.register({
+      queue: AccountRpcQueues.WaitPurchase,
+      contract: GetPurchaseRequest,
+      rpc: true,
+      // Each long poll holds its delivery while it waits (the api caps how many a user may hold).
+      prefetch: 1_000,
       handle: (request) => this.purchases.get(request.userId, request.purchaseId, request.waitMs),
     });
     this.consumers.register({

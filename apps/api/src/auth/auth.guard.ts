@@ -33,6 +33,13 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const required = this.reflector.getAllAndOverride<string[] | undefined>(AUTH_ROLES, [context.getHandler(), context.getClass()]) ?? [];
+    await this.authenticate(request, required);
+    return true;
+  }
+
+  /** The request's user (also set on the request), or the 401/403 DomainError the route answers. */
+  async authenticate(request: AuthenticatedRequest, required: string[] = []): Promise<AuthUser> {
     const token = bearerToken(request);
     if (!token) {
       throw new DomainError('AUTH.MISSING_TOKEN', 'unauthenticated', 'Sign in first: send "Authorization: Bearer <accessToken>" from POST /v1/auth/login.');
@@ -42,12 +49,11 @@ export class AuthGuard implements CanActivate {
     if (claims.cv !== current.credentialsVersion) {
       throw new DomainError('AUTH.TOKEN_REVOKED', 'unauthenticated', 'The password changed after this token was issued; sign in again.');
     }
-    request.user = { id: current.id, email: current.email, roles: current.roles };
-
-    const required = this.reflector.getAllAndOverride<string[] | undefined>(AUTH_ROLES, [context.getHandler(), context.getClass()]) ?? [];
+    const user = { id: current.id, email: current.email, roles: current.roles };
+    request.user = user;
     if (required.length > 0 && !required.some((role) => current.roles.includes(role))) {
       throw new DomainError('AUTH.FORBIDDEN', 'forbidden', `This needs the role ${required.map((r) => `"${r}"`).join(' or ')}.`);
     }
-    return true;
+    return user;
   }
 }

@@ -48,4 +48,12 @@ describe(TokenService.name, () => {
     expect(codeOf(() => sut.verify(hs512))).toBe('unauthenticated:AUTH.INVALID_TOKEN');
     expect(codeOf(() => sut.verify('garbage'))).toBe('unauthenticated:AUTH.INVALID_TOKEN');
   });
+
+  it('refuses a correctly signed token without an expiry', () => {
+    const [h, p] = sut.sign(user).split('.');
+    const { exp: _exp, ...payload } = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
+    const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+    const signature = createHmac('sha256', new ApiEnv().JWT_SECRET).update(`${h}.${body}`).digest('base64url');
+    expect(codeOf(() => sut.verify(`${h}.${body}.${signature}`))).toBe('unauthenticated:AUTH.INVALID_TOKEN');
+  });
 });

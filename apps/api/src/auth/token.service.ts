@@ -67,6 +67,8 @@ export class TokenService {
       const reason = error instanceof JsonWebTokenError ? error.message : 'malformed';
       throw invalid(`The access token is not valid (${reason}); sign in again.`);
     }
+    // jsonwebtoken accepts a token without `exp` as one that never expires; ours always carry one.
+    if (typeof claims.exp !== 'number') throw invalid('The access token has no expiry; sign in again.');
     if (typeof claims.sub !== 'string' || typeof claims.cv !== 'number' || !Array.isArray(claims.roles)) {
       throw invalid('The access token lacks required claims; sign in again.');
     }

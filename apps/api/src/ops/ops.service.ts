@@ -10,12 +10,27 @@ export interface OpsHealth {
 
 const PROBE_TIMEOUT_MS = 3_000;
 
+/** Who may see the system's internals (and, later, act on them). */
+export const OPS_ROLES = ['admin', 'ops'];
+
+/** How long one aggregated answer is reused: no caller can turn its requests into a storm of probes. */
+const CACHE_MS = 1_000;
+
 /** Every app's `/health/ready`, asked at once; an app that does not answer in time is down. */
 @Injectable()
 export class OpsService {
+  private cached?: { at: number; health: Promise<OpsHealth> };
+
   constructor(private readonly env: ApiEnv) {}
 
-  async health(): Promise<OpsHealth> {
+  /** At most one round of probes a second, however many callers ask (they share the round under way). */
+  health(): Promise<OpsHealth> {
+    const now = Date.now();
+    if (!this.cached || now - this.cached.at >= CACHE_MS) this.cached = { at: now, health: this.probeAll() };
+    return this.cached.health;
+  }
+
+  private async probeAll(): Promise<OpsHealth> {
     const targets = this.env.opsHealthTargets;
     const results = await Promise.all(targets.map((target) => this.probe(target.url)));
     const services: OpsHealth['services'] = {};

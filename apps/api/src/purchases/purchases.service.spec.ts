@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { DomainError } from '@app/contracts';
 import { ApiEnv } from '../config/api.env';
-import { purchaseIdFor, PurchasesService } from './purchases.service';
+import { MAX_WAITS_PER_USER, purchaseIdFor, PurchasesService } from './purchases.service';
 
 describe(PurchasesService.name, () => {
   it('names the same purchase for the same user and Idempotency-Key, another for anyone else', () => {
@@ -37,5 +37,28 @@ describe(PurchasesService.name, () => {
     const sut = new PurchasesService(rpc as any, new ApiEnv());
     await expect(sut.place('u1', 'x', 1)).rejects.toMatchObject({ kind: 'unavailable' });
     expect(rpc.request).toHaveBeenCalledTimes(1);
+  });
+
+  it('holds long polls on their own queue, at most MAX_WAITS_PER_USER per user; past that, answers at once', async () => {
+    const held: (() => void)[] = [];
+    const rpc = {
+      request: jest.fn((queue: string, message: { purchaseId: string }) =>
+        queue === 'account.rpc.wait-purchase'
+          ? new Promise((resolve) => held.push(() => resolve({ purchaseId: message.purchaseId, status: 'COMPLETED' })))
+          : Promise.resolve({ purchaseId: message.purchaseId, status: 'PENDING' }),
+      ),
+    };
+    const sut = new PurchasesService(rpc as any, new ApiEnv());
+    const waits = Array.from({ length: MAX_WAITS_PER_USER }, (_, i) => sut.get('u1', `p${i}`, 10_000));
+    await expect(sut.get('u1', 'px', 10_000)).resolves.toMatchObject({ status: 'PENDING' });
+    await expect(sut.get('u2', 'py', 0)).resolves.toMatchObject({ status: 'PENDING' });
+    const queues = rpc.request.mock.calls.map(([queue]) => queue);
+    expect(queues.filter((q) => q === 'account.rpc.wait-purchase')).toHaveLength(MAX_WAITS_PER_USER);
+    expect(queues.filter((q) => q === 'account.rpc.get-purchase')).toHaveLength(2);
+    held.forEach((release) => release());
+    await Promise.all(waits);
+    // Released: the user may wait again.
+    void sut.get('u1', 'pz', 10_000);
+    expect(rpc.request.mock.calls.at(-1)?.[0]).toBe('account.rpc.wait-purchase');
   });
 });

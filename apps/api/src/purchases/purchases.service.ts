@@ -17,6 +17,9 @@ import { ApiEnv } from '../config/api.env';
 
 const DEFAULT_PAGE = 20;
 
+/** Long polls one user may hold at once on one api instance. */
+export const MAX_WAITS_PER_USER = 4;
+
 /** The same user and key always name the same purchase, so account's insert-once makes a repeat buy nothing. */
 export function purchaseIdFor(userId: string, key: string): string {
   const hex = createHash('sha256').update(`purchase\n${userId}\n${key}`).digest('hex');
@@ -26,6 +29,9 @@ export function purchaseIdFor(userId: string, key: string): string {
 
 @Injectable()
 export class PurchasesService {
+  /** Long polls under way, by user. */
+  private readonly waits = new Map<string, number>();
+
   constructor(
     private readonly rpc: RabbitRpcClient,
     private readonly env: ApiEnv,
@@ -39,13 +45,26 @@ export class PurchasesService {
     return this.call<PurchaseView>(AccountRpcQueues.PlacePurchase, request);
   }
 
-  get(userId: string, purchaseId: string, waitMs?: number): Promise<PurchaseView> {
-    if (!waitMs) return this.call<PurchaseView>(AccountRpcQueues.GetPurchase, { userId, purchaseId } satisfies GetPurchaseRequest);
-    // Leave account time to answer within our own RPC deadline.
-    const wait = Math.max(0, Math.min(waitMs, this.env.RPC_TIMEOUT_MS - 1_000));
-    return this.rpc.request<PurchaseView>(AccountRpcQueues.GetPurchase, { userId, purchaseId, waitMs: wait } satisfies GetPurchaseRequest, {
-      timeoutMs: wait + this.env.RPC_TIMEOUT_MS,
-    });
+  /**
+   * With `waitMs`, a long poll on account's own wait queue. A user holds at most
+   * {@link MAX_WAITS_PER_USER} of them at once on this instance; past that, the answer is the
+   * current state at once (still correct, just not held).
+   */
+  async get(userId: string, purchaseId: string, waitMs?: number): Promise<PurchaseView> {
+    const held = this.waits.get(userId) ?? 0;
+    if (!waitMs || held >= MAX_WAITS_PER_USER) {
+      return this.call<PurchaseView>(AccountRpcQueues.GetPurchase, { userId, purchaseId } satisfies GetPurchaseRequest);
+    }
+    this.waits.set(userId, held + 1);
+    try {
+      return await this.rpc.request<PurchaseView>(AccountRpcQueues.WaitPurchase, { userId, purchaseId, waitMs } satisfies GetPurchaseRequest, {
+        timeoutMs: waitMs + this.env.RPC_TIMEOUT_MS,
+      });
+    } finally {
+      const left = (this.waits.get(userId) ?? 1) - 1;
+      if (left > 0) this.waits.set(userId, left);
+      else this.waits.delete(userId);
+    }
   }
 
   list(userId: string, limit = DEFAULT_PAGE, pageToken?: string): Promise<PurchasePage> {

@@ -17,4 +17,14 @@ describe(PageTokenCodec.name, () => {
     }
     expect(() => sut.decode(token, 's2')).toThrow(expect.objectContaining({ kind: 'invalid' }));
   });
+
+  it('rejects a signature whose last character changed, even when it decodes to the same bytes', () => {
+    const token = sut.encode({ storeId: 's1', after: 'SKU-9' });
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    for (const last of alphabet) {
+      const altered = token.slice(0, -1) + last;
+      if (altered === token) continue;
+      expect(() => sut.decode(altered, 's1')).toThrow(expect.objectContaining({ kind: 'invalid' }));
+    }
+  });
 });

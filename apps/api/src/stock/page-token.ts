@@ -26,8 +26,10 @@ export class PageTokenCodec {
     const dot = token.indexOf('.');
     if (dot <= 0) throw invalid();
     const payload = token.slice(0, dot);
-    const given = Buffer.from(token.slice(dot + 1), 'base64url');
-    const expected = Buffer.from(this.sign(payload), 'base64url');
+    // Compared as text: base64url decoding ignores the spare bits of the last character, so two
+    // different signatures could decode to the same bytes.
+    const given = Buffer.from(token.slice(dot + 1));
+    const expected = Buffer.from(this.sign(payload));
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
     let parsed: { s?: unknown; a?: unknown };
     try {
