@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { APP_NAMES, AppName, appUrl, infra, waitFor } from '@app/testing';
+import { APP_NAMES, AppName, appUrl, infra, itWhenControlledHere, waitFor } from '@app/testing';
 
 // Which apps depend on which server: readiness must name exactly these.
 const USERS: Record<'cassandra' | 'kafka' | 'rabbitmq', AppName[]> = {
@@ -38,32 +37,37 @@ async function expectAllReady(timeoutMs: number): Promise<void> {
   }
 }
 
+// Each test stops a server: only one this checkout started (else it is skipped, saying why).
+const itCassandra = itWhenControlledHere('cassandra', 'Cassandra');
+const itKafka = itWhenControlledHere('kafka', 'Kafka');
+const itRabbitmq = itWhenControlledHere('rabbitmq', 'RabbitMQ');
+
 describe('readiness follows the infrastructure, without restarting the apps', () => {
   afterAll(async () => {
-    // Whatever happened above, leave the servers running for the suites after this one.
-    infra('up', 'cassandra', 'kafka');
-    execFileSync('rabbitmqctl', ['start_app'], { stdio: 'ignore' });
+    // Whatever happened above, leave the servers running for the suites after this one
+    // (`up` leaves a server it did not start alone).
+    infra('up', 'cassandra', 'kafka', 'rabbitmq');
     await expectAllReady(180_000);
   }, 300_000);
 
-  it('Cassandra stopped: its users answer 503 naming cassandra; back: 200', async () => {
+  itCassandra('Cassandra stopped: its users answer 503 naming cassandra; back: 200', async () => {
     infra('down', 'cassandra');
     await expectOutageSeen('cassandra');
     infra('up', 'cassandra');
     await expectAllReady(180_000);
   }, 400_000);
 
-  it('Kafka stopped: its users answer 503 naming kafka; back: 200', async () => {
+  itKafka('Kafka stopped: its users answer 503 naming kafka; back: 200', async () => {
     infra('down', 'kafka');
     await expectOutageSeen('kafka');
     infra('up', 'kafka');
     await expectAllReady(120_000);
   }, 300_000);
 
-  it('RabbitMQ stopped: its users answer 503 naming rabbitmq; back: 200', async () => {
-    execFileSync('rabbitmqctl', ['stop_app'], { stdio: 'ignore' });
+  itRabbitmq('RabbitMQ stopped: its users answer 503 naming rabbitmq; back: 200', async () => {
+    infra('down', 'rabbitmq');
     await expectOutageSeen('rabbitmq');
-    execFileSync('rabbitmqctl', ['start_app'], { stdio: 'ignore' });
+    infra('up', 'rabbitmq');
     await expectAllReady(120_000);
   }, 300_000);
 });

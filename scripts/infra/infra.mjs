@@ -3,20 +3,21 @@
 //   node scripts/infra/infra.mjs up|down|status|reset [server...]
 //   node scripts/infra/infra.mjs restart server...        (down, then up; only servers we started)
 //   node scripts/infra/infra.mjs pause|resume server...   (SIGSTOP / SIGCONT, for fault tests)
+//   node scripts/infra/infra.mjs kill server...           (SIGKILL, a crash; only servers we started)
 // Servers: cassandra, kafka, rabbitmq, redis, maildev (default: all). State lives in .infra/.
 // RabbitMQ and Redis may be running already (system services): used, never stopped or paused.
 import path from 'node:path';
 import { REPO_ROOT } from './paths.mjs';
 import { tail } from './proc.mjs';
 import {
-  InfraError, SERVER_NAMES, down, notStartedByUs, pause, reset, resume, status, up,
+  InfraError, SERVER_NAMES, down, kill, notStartedByUs, pause, reset, resume, status, up,
 } from './servers.mjs';
 
 const SERVERS = SERVER_NAMES.join('|');
 const USAGE = [
   `usage: node scripts/infra/infra.mjs <up|down|status> [${SERVERS} ...]`,
   '       node scripts/infra/infra.mjs reset',
-  `       node scripts/infra/infra.mjs <restart|pause|resume> <${SERVERS}> ...`,
+  `       node scripts/infra/infra.mjs <restart|pause|resume|kill> <${SERVERS}> ...`,
 ].join('\n');
 const LOG_TAIL_LINES = 40;
 
@@ -104,6 +105,10 @@ async function main([command, ...names]) {
         const pid = (command === 'pause' ? pause : resume)(name);
         console.log(`${pad(name)} ${command === 'pause' ? 'paused (SIGSTOP)' : 'resumed (SIGCONT)'}, pid ${pid}`);
       }
+      return 0;
+    case 'kill':
+      if (names.length === 0) throw new InfraError(null, `kill needs server names\n${USAGE}`);
+      for (const name of names) printStopped([await kill(name)]);
       return 0;
     case 'reset':
       if (names.length > 0) throw new InfraError(null, 'reset takes no server names: it resets everything');

@@ -1,6 +1,6 @@
 // Programmatic control of the local servers, for scripts/infra/infra.mjs and for tests:
 //   up(names), down(names), status(names), isReady(name), reset(), pause(name), resume(name),
-//   notStartedByUs(names).
+//   kill(name), notStartedByUs(names).
 import {
   closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync,
 } from 'node:fs';
@@ -246,6 +246,31 @@ export function pause(name) {
 
 export function resume(name) {
   return sendSignal(name, 'SIGCONT');
+}
+
+/**
+ * SIGKILL, as a crash would (no clean shutdown, nothing flushed by the server itself), then waits
+ * until the process is gone. Only a server this script started; `up` starts it again.
+ */
+export function kill(name) {
+  const def = definition(name);
+  return withLock(async () => {
+    const pid = ownedPid(def);
+    if (!pid) {
+      if (notStartedByUs([name]).length > 0) {
+        throw new InfraError(name, 'running, not started by us: left alone (kill only kills what this script started)');
+      }
+      throw new InfraError(name, 'not running, nothing to kill');
+    }
+    const started = Date.now();
+    signal(pid, 'SIGKILL');
+    while (isAlive(pid)) {
+      if (Date.now() - started > 30_000) throw new InfraError(name, `pid ${pid} still alive 30 s after SIGKILL`);
+      await sleep(100);
+    }
+    rmSync(pidFile(def.name), { force: true });
+    return { name: def.name, action: 'killed (SIGKILL)', pid, ms: Date.now() - started };
+  });
 }
 
 function sendSignal(name, sig) {

@@ -1,5 +1,6 @@
-import { APP_NAMES, appUrl, killApp, restartApp, startApp, waitFor, waitReady } from '@app/testing';
-import { call } from './support/commerce';
+import Redis from 'ioredis';
+import { APP_NAMES, appUrl, E2E_PORT_BASE, ExtraApp, killApp, restartApp, startApp, startExtraApp, waitFor, waitReady } from '@app/testing';
+import { admin, call, registerUser, unique } from './support/commerce';
 
 jest.setTimeout(300_000);
 
@@ -12,24 +13,57 @@ describe('ops view and rate limits (e2e)', () => {
     await Promise.all(APP_NAMES.map((name) => waitReady(name, 180_000)));
   });
 
-  it('GET /v1/ops/health: ok with every app ready, degraded naming the app that is down', async () => {
+  it('GET /v1/ops/health (admin): ok with every app ready, degraded naming the app that is down', async () => {
+    const token = await admin();
     const healthy = await waitFor('every app to report ready', async () => {
-      const reply = await call('GET', '/v1/ops/health');
+      const reply = await call('GET', '/v1/ops/health', { token });
       return reply.status === 200 && reply.body.status === 'ok' ? reply : false;
     });
     expect(Object.keys(healthy.body.services).sort()).toEqual([...APP_NAMES].sort());
     for (const name of APP_NAMES) expect(healthy.body.services[name]).toMatchObject({ status: 'up', details: expect.any(Object) });
 
     await killApp('mailer', 'SIGKILL');
-    const degraded = await call('GET', '/v1/ops/health');
+    // Answers are reused for about a second, so the change shows within that.
+    const degraded = await waitFor('ops to see the mailer down', async () => {
+      const reply = await call('GET', '/v1/ops/health', { token });
+      return reply.body.status === 'degraded' ? reply : false;
+    });
     expect(degraded.status).toBe(200);
-    expect(degraded.body.status).toBe('degraded');
     expect(degraded.body.services.mailer).toMatchObject({ status: 'down', details: { message: expect.any(String) } });
     expect(degraded.body.services.account.status).toBe('up');
+    const anonymous = await call('GET', '/v1/ops/health');
+    expect(anonymous).toMatchObject({ status: 200, body: { status: 'degraded' } });
+    expect(Object.keys(anonymous.body)).toEqual(['status']);
 
     startApp('mailer');
     await waitReady('mailer');
-    await waitFor('ops to be ok again', async () => (await call('GET', '/v1/ops/health')).body.status === 'ok');
+    await waitFor('ops to be ok again', async () => (await call('GET', '/v1/ops/health', { token })).body.status === 'ok');
+  });
+
+  it('GET /v1/ops/health: only { status } without a token, 403 for a user without admin or ops, 401 for a bad token', async () => {
+    const anonymous = await call('GET', '/v1/ops/health');
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.body).toEqual({ status: 'ok' });
+    const user = await registerUser('ops-view');
+    expect((await call('GET', '/v1/ops/health', { token: user.token })).status).toBe(403);
+    expect((await call('GET', '/v1/ops/health', { token: 'not-a-token' })).status).toBe(401);
+  });
+
+  it('every answer carries nosniff; answers with tokens or account data carry Cache-Control: no-store', async () => {
+    const user = await registerUser('headers');
+    const replies = [
+      await call('POST', '/v1/auth/login', { body: { email: user.email, password: user.password } }),
+      await call('GET', '/v1/me', { token: user.token }),
+      await call('GET', '/v1/purchases', { token: user.token }),
+      await call('POST', '/v1/auth/login', { body: { email: user.email, password: 'wrong password' } }),
+    ];
+    for (const reply of replies) {
+      expect(reply.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(reply.headers.get('cache-control')).toBe('no-store');
+    }
+    for (const url of [`${appUrl('api')}/v1/stock/SKU-none`, `${appUrl('ingest')}/health/live`, `${appUrl('process')}/health/ready`]) {
+      expect((await fetch(url)).headers.get('x-content-type-options')).toBe('nosniff');
+    }
   });
 
   it('over RATE_LIMIT_RPS: 429 with Retry-After and the error body; probes are never limited', async () => {
@@ -42,5 +76,64 @@ describe('ops view and rate limits (e2e)', () => {
     expect(replies.filter((r) => r.status === 401).length).toBeGreaterThan(0);
     const probes = await Promise.all(Array.from({ length: 30 }, () => fetch(`${appUrl('api')}/health/live`)));
     expect(probes.every((r) => r.status === 200)).toBe(true);
+  });
+
+  describe('limits that hold across instances (Redis)', () => {
+    const extras: ExtraApp[] = [];
+    let redis: Redis;
+
+    beforeAll(async () => {
+      redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+      // Counters are per address, and every test client is 127.0.0.1: start from none.
+      for (const pattern of ['*auth-ip*', '*auth-account*', 'failures:ingest-key:*']) {
+        const keys = await redis.keys(pattern);
+        if (keys.length > 0) await redis.del(...keys);
+      }
+    });
+    afterAll(async () => {
+      await Promise.all(extras.map((app) => app.stop()));
+      redis.disconnect();
+    });
+
+    const post = (base: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+    it('AUTH_RATE_LIMIT_PER_MIN: per account and per IP, counted across two api instances, 429 with Retry-After', async () => {
+      const env = { AUTH_RATE_LIMIT_PER_MIN: '6', RATE_LIMIT_RPS: '0' };
+      const [a, b] = [startExtraApp('api', E2E_PORT_BASE + 11, env), startExtraApp('api', E2E_PORT_BASE + 12, env)];
+      extras.push(a, b);
+      await Promise.all([a.ready(), b.ready()]);
+      const victim = await registerUser('auth-limit');
+
+      // Per account: six wrong passwords, alternating instances; the seventh is refused however right it is.
+      const guesses = [];
+      for (let i = 0; i < 6; i++) guesses.push((await post(i % 2 ? b.url : a.url, '/v1/auth/login', { email: victim.email, password: `guess-${i}-wrong` })).status);
+      expect(guesses).toEqual([401, 401, 401, 401, 401, 401]);
+      const blocked = await post(a.url, '/v1/auth/login', { email: victim.email, password: victim.password });
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(await blocked.json()).toMatchObject({ statusCode: 429, error: 'Too Many Requests', message: expect.stringMatching(/sign-in attempts.*retry after/) });
+
+      // Per IP: the same address has used its six attempts, so registration and other accounts are refused too.
+      const other = await post(b.url, '/v1/accounts', { email: `${unique('auth-limit')}@example.test`, password: 'long enough password', name: 'X' });
+      expect(other.status).toBe(429);
+      // Routes that guess no password are not limited by it.
+      expect((await fetch(`${b.url}/v1/items?limit=1`)).status).toBe(200);
+    });
+
+    it('ingest: unknown keys from one address are refused with 429 before the body is read, across instances', async () => {
+      const env = { INGEST_KEY_FAILURES_PER_MIN: '4' };
+      const [a, b] = [startExtraApp('ingest', E2E_PORT_BASE + 13, env), startExtraApp('ingest', E2E_PORT_BASE + 14, env)];
+      extras.push(a, b);
+      await Promise.all([a.ready(), b.ready()]);
+      const events = [{ eventId: unique('e'), sku: 'SKU-1', type: 'delivery', quantity: 1, occurredAt: new Date().toISOString() }];
+      const statuses = [];
+      for (let i = 0; i < 6; i++) statuses.push((await post(i % 2 ? b.url : a.url, '/v1/stores/store-1/stock-events', events, { 'x-api-key': `guess-${i}` })).status);
+      expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
+      const refused = await post(a.url, '/v1/stores/store-1/stock-events', events, { 'x-api-key': 'guess-again' });
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(await refused.json()).toMatchObject({ statusCode: 429, message: expect.stringMatching(/unknown X-Api-Key/) });
+    });
   });
 });

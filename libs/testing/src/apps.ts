@@ -20,6 +20,9 @@ export function appUrl(name: AppName): string {
   return `http://127.0.0.1:${appPort(name)}`;
 }
 
+/** The test apps cut off a request whose headers and body have not arrived after this long. */
+export const E2E_HTTP_REQUEST_TIMEOUT_MS = Number(process.env.HTTP_REQUEST_TIMEOUT_MS ?? 10_000);
+
 type State = Partial<Record<AppName, { pid: number }>>;
 
 function readState(): State {
@@ -33,7 +36,16 @@ function writeState(state: State): void {
 
 /** The environment every test app gets: its ports, and the ops view pointed at the test ports. */
 export function appEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    // The suites register and sign in many users from one address; the limit has tests of its own.
+    AUTH_RATE_LIMIT_PER_MIN: process.env.AUTH_RATE_LIMIT_PER_MIN ?? '0',
+    INGEST_KEY_FAILURES_PER_MIN: process.env.INGEST_KEY_FAILURES_PER_MIN ?? '0',
+    // Short, so the stalled-body tests wait seconds, not a minute.
+    HTTP_REQUEST_TIMEOUT_MS: String(E2E_HTTP_REQUEST_TIMEOUT_MS),
+  };
   for (const name of APP_NAMES) env[`${name.toUpperCase()}_PORT`] = String(appPort(name));
   env.OPS_HEALTH_TARGETS = APP_NAMES.map((name) => `${name}=${appUrl(name)}`).join(',');
   return { ...env, ...extra };
@@ -99,4 +111,77 @@ export async function startAllApps(names: readonly AppName[] = APP_NAMES): Promi
 
 export async function stopAllApps(): Promise<void> {
   await Promise.all(APP_NAMES.map((name) => killApp(name, 'SIGTERM')));
+}
+
+/** An extra instance of an app beside the shared test system (its own port and settings). */
+export interface ExtraApp {
+  readonly pid: number;
+  readonly url: string;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+  /** What it printed on stderr so far. */
+  errors(): string;
+  /** True until it has exited. */
+  alive(): boolean;
+  /** Resolves with its exit code (or the signal's name) once it has exited. */
+  readonly exited: Promise<number | string>;
+  /** Resolves once GET /health/ready answers 200; rejects if it exits first. */
+  ready(timeoutMs?: number): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once it is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts one more compiled app on `port` (set as its `<APP>_PORT`), with the test environment
+ * plus `extraEnv`. Not recorded in the shared state: the caller stops it.
+ */
+export function startExtraApp(name: AppName, port: number, extraEnv: Record<string, string> = {}): ExtraApp {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', name, 'src', 'main.js')], {
+    cwd: ROOT,
+    env: appEnvironment({ [`${name.toUpperCase()}_PORT`]: String(port), ...extraEnv }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let printed = '';
+  let errors = '';
+  const collect = (chunk: Buffer) => {
+    printed = (printed + chunk.toString('utf8')).slice(-200_000);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', (chunk: Buffer) => {
+    collect(chunk);
+    errors = (errors + chunk.toString('utf8')).slice(-200_000);
+  });
+  let done = false;
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => {
+      done = true;
+      resolve(code ?? signal ?? 'unknown');
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    pid: child.pid!,
+    url,
+    output: () => printed,
+    errors: () => errors,
+    alive: () => !done,
+    exited,
+    ready: async (timeoutMs = 120_000) => {
+      await waitFor(
+        `${name} on ${port} to be ready`,
+        async () => {
+          if (done) throw new Error(`${name} on ${port} exited: ${printed.slice(-2000)}`);
+          return (await fetch(`${url}/health/ready`).catch(() => undefined))?.ok === true;
+        },
+        { timeoutMs, intervalMs: 250 },
+      );
+    },
+    stop: async (graceMs = 15_000) => {
+      if (done) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }

@@ -1,3 +1,5 @@
 export * from './apps';
+export * from './hostile';
 export * from './infra';
+export * from './tcp-proxy';
 export * from './wait';
