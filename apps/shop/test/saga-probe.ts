@@ -8,6 +8,15 @@ export interface ProbedMessage {
   messageId?: string;
   correlationId?: string;
   headers: Record<string, unknown>;
+  /** When the probe received it (epoch ms); set by `hold`. */
+  receivedAt?: number;
+}
+
+/** Messages taken off a queue and kept unacknowledged, so the service behind it sees none of them. */
+export interface HeldQueue {
+  readonly held: ProbedMessage[];
+  /** Gives every held message back to the queue (requeued, in order) and stops holding. */
+  release(): Promise<void>;
 }
 
 /**
@@ -92,6 +101,48 @@ export class SagaProbe {
       for (const message of seen) this.channel.nack(message, false, true);
     }
     return found;
+  }
+
+  /**
+   * Stops a saga step in its tracks: consumes `queue` with a consumer priority above the
+   * services' own, so the broker hands every new message to the probe, which holds them
+   * unacknowledged until `release` requeues them. Messages the service already took are not held.
+   */
+  async hold(queue: string): Promise<HeldQueue> {
+    const channel = await this.connection.createChannel();
+    const held: ProbedMessage[] = [];
+    const { consumerTag } = await channel.consume(
+      queue,
+      (message) => {
+        if (!message) return;
+        let body: Record<string, unknown>;
+        try {
+          body = JSON.parse(message.content.toString('utf8')) as Record<string, unknown>;
+        } catch {
+          body = { raw: message.content.toString('utf8') };
+        }
+        held.push({
+          routingKey: message.fields.routingKey,
+          body,
+          messageId: message.properties.messageId as string | undefined,
+          correlationId: message.properties.correlationId as string | undefined,
+          headers: (message.properties.headers ?? {}) as Record<string, unknown>,
+          receivedAt: Date.now(),
+        });
+      },
+      { noAck: false, arguments: { 'x-priority': 100 } },
+    );
+    let released = false;
+    return {
+      held,
+      release: async () => {
+        if (released) return;
+        released = true;
+        await channel.cancel(consumerTag).catch(() => undefined);
+        channel.nackAll(true);
+        await channel.close().catch(() => undefined);
+      },
+    };
   }
 
   async close(): Promise<void> {
