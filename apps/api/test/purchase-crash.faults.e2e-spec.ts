@@ -1,5 +1,6 @@
 import { APP_NAMES, appUrl, infra, itWhenControlledHere, killApp, startApp, waitFor, waitReady } from '@app/testing';
 import { balanceOf, buy, call, createItem, credit, itemQuantity, registerUser, TestUser, unique } from './support/commerce';
+import { allPurchases } from './support/saga-faults';
 
 jest.setTimeout(600_000);
 
@@ -17,18 +18,6 @@ async function buyUntilAccepted(user: TestUser, sku: string, deadline: number): 
     if (Date.now() > deadline) throw new Error('a purchase was never accepted');
     await new Promise((resolve) => setTimeout(resolve, 250)); // a client's retry pause, not a wait for an effect
   }
-}
-
-async function allPurchases(user: TestUser): Promise<any[] | false> {
-  const items: any[] = [];
-  let pageToken: string | undefined;
-  do {
-    const reply = await call('GET', `/v1/purchases?limit=100${pageToken ? `&pageToken=${pageToken}` : ''}`, { token: user.token });
-    if (reply.status !== 200) return false;
-    items.push(...reply.body.items);
-    pageToken = reply.body.nextPageToken ?? undefined;
-  } while (pageToken);
-  return items;
 }
 
 /** Waits for every purchase of every buyer to be terminal, then checks that no money or unit appeared or vanished. */

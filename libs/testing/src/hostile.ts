@@ -81,16 +81,7 @@ export function rawRequest(port: number, data: string | Buffer | (string | Buffe
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      const parsed = parseHttpResponse(received);
-      resolvePromise({
-        status: parsed?.status ?? 0,
-        headers: parsed?.headers ?? {},
-        text: parsed?.text ?? '',
-        json: parseJson(parsed?.text ?? ''),
-        closed,
-        error: parsed ? undefined : (error ?? (closed ? 'closed without an answer' : undefined)),
-        elapsedMs: Date.now() - started,
-      });
+      resolvePromise(rawReply(received, closed, started, error ?? (closed ? 'closed without an answer' : undefined)));
     };
     const timer = setTimeout(() => finish(false, `no answer within ${options.timeoutMs ?? 10_000} ms`), options.timeoutMs ?? 10_000);
     socket.on('connect', () => {
@@ -124,16 +115,7 @@ export function streamRequest(port: number, head: string, body: Buffer, { timeou
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      const parsed = parseHttpResponse(received);
-      resolvePromise({
-        status: parsed?.status ?? 0,
-        headers: parsed?.headers ?? {},
-        text: parsed?.text ?? '',
-        json: parseJson(parsed?.text ?? ''),
-        closed,
-        error: parsed ? undefined : (error ?? 'closed without an answer'),
-        elapsedMs: Date.now() - started,
-      });
+      resolvePromise(rawReply(received, closed, started, error ?? 'closed without an answer'));
     };
     const timer = setTimeout(() => finish(false, `no answer within ${timeoutMs} ms`), timeoutMs);
     let at = 0;
@@ -160,6 +142,19 @@ export function streamRequest(port: number, head: string, body: Buffer, { timeou
     socket.on('error', () => undefined);
     socket.on('close', () => finish(true));
   });
+}
+
+function rawReply(received: Buffer, closed: boolean, started: number, error?: string): RawReply {
+  const parsed = parseHttpResponse(received);
+  return {
+    status: parsed?.status ?? 0,
+    headers: parsed?.headers ?? {},
+    text: parsed?.text ?? '',
+    json: parseJson(parsed?.text ?? ''),
+    closed,
+    error: parsed ? undefined : error,
+    elapsedMs: Date.now() - started,
+  };
 }
 
 interface ParsedResponse {
