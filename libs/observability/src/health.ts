@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Controller, DynamicModule, Get, Inject, Injectable, Module, Provider, Type } from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, DynamicModule, Get, Inject, Injectable, Logger, Module, Provider, Type } from '@nestjs/common';
 import {
   HealthCheck,
   HealthCheckResult,
@@ -27,7 +27,15 @@ export class ShutdownState implements BeforeApplicationShutdown {
   }
 }
 
-/** Runs `probe` with a deadline and reports the outcome under `key`, naming the error when down. */
+const healthLogger = new Logger('health');
+/** The last failure logged per indicator, so a probe polled every few seconds logs a change once. */
+const lastFailure = new Map<string, string>();
+
+/**
+ * Runs `probe` with a deadline and reports the outcome under `key`. Down, the body says only that
+ * the dependency cannot be reached (or did not answer in time): readiness is public, and a
+ * driver's words name hosts and internals. The cause goes to the log, once per change.
+ */
 export async function probe(
   indicators: HealthIndicatorService,
   key: string,
@@ -43,9 +51,16 @@ export async function probe(
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
+    if (lastFailure.delete(key)) healthLogger.log({ msg: `${key} is reachable again`, indicator: key });
     return session.up(details ?? {});
   } catch (error) {
-    return session.down({ message: error instanceof Error ? error.message : String(error) });
+    const cause = error instanceof Error ? error.message : String(error);
+    if (lastFailure.get(key) !== cause) {
+      lastFailure.set(key, cause);
+      healthLogger.warn({ msg: `${key} is not ready`, indicator: key, err: cause });
+    }
+    const timedOut = cause === `no answer within ${timeoutMs} ms`;
+    return session.down({ message: timedOut ? `${key} did not answer within ${timeoutMs} ms` : `${key} cannot be reached` });
   } finally {
     clearTimeout(timer);
   }
