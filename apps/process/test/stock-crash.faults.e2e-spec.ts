@@ -2,94 +2,38 @@ import 'reflect-metadata';
 import { randomInt, randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { Topics } from '@app/contracts';
-import { appUrl, infra, killApp, startApp, waitFor, waitReady } from '@app/testing';
-import { levelOf, StockMove } from '../src/stock/stock-level';
+import {
+  appUrl,
+  expectedLevels,
+  infra,
+  killApp,
+  levels as levelsOf,
+  makeEvents,
+  sendAllEvents as sendAllTo,
+  sendEvents as sendTo,
+  SentEvent,
+  startApp,
+  waitFor,
+  waitForLevels as waitForLevelsOf,
+  waitReady,
+} from '@app/testing';
 
 jest.setTimeout(600_000);
 
 const STORE = 'store-3';
 const KEY = 'dev-key-store-3';
+const target = { store: STORE, key: KEY };
 const run = randomUUID().slice(0, 8);
-const TYPES = ['delivery', 'sale', 'adjustment', 'count'] as const;
 
-interface SentEvent {
-  eventId: string;
-  sku: string;
-  type: (typeof TYPES)[number];
-  quantity: number;
-  occurredAt: string;
-}
-
-function makeEvents(count: number, skus: string[]): SentEvent[] {
-  const base = Date.UTC(2024, 0, 1);
-  return Array.from({ length: count }, (_, i) => {
-    const type = i % 40 === 0 ? 'count' : TYPES[randomInt(3)];
-    const quantity = type === 'count' ? randomInt(1000) : type === 'adjustment' ? randomInt(1, 10) * (randomInt(2) ? 1 : -1) : randomInt(1, 20);
-    return { eventId: `${run}-${i}`, sku: skus[randomInt(skus.length)], type, quantity, occurredAt: new Date(base + randomInt(86_400) * 1000).toISOString() };
-  });
-}
-
-function expectedLevels(events: SentEvent[]): Map<string, number> {
-  const bySku = new Map<string, StockMove[]>();
-  for (const e of events) {
-    const list = bySku.get(e.sku) ?? [];
-    list.push({ eventId: e.eventId, type: e.type, quantity: e.quantity, at: Date.parse(e.occurredAt) });
-    bySku.set(e.sku, list);
-  }
-  return new Map([...bySku].map(([sku, moves]) => [sku, levelOf(moves).level]));
-}
-
-async function send(events: SentEvent[]): Promise<Response> {
-  return fetch(`${appUrl('ingest')}/v1/stores/${STORE}/stock-events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-api-key': KEY },
-    body: JSON.stringify(events),
-  });
-}
-
-/** Sends every chunk until it is accepted (503 and network errors are retried: eventIds make that safe). */
-async function sendAll(events: SentEvent[], chunk = 5000, parallel = 4): Promise<void> {
-  const chunks: SentEvent[][] = [];
-  for (let i = 0; i < events.length; i += chunk) chunks.push(events.slice(i, i + chunk));
-  const worker = async () => {
-    for (let c = chunks.shift(); c; c = chunks.shift()) {
-      const batch = c;
-      await waitFor('a chunk to be accepted', async () => (await send(batch).catch(() => undefined))?.status === 202, { timeoutMs: 120_000, intervalMs: 500 });
-    }
-  };
-  await Promise.all(Array.from({ length: parallel }, worker));
-}
-
-async function levels(prefix: string): Promise<Map<string, { quantity: number; updatedAt: string }>> {
-  const found = new Map<string, { quantity: number; updatedAt: string }>();
-  let token: string | null = null;
-  do {
-    const query = new URLSearchParams({ limit: '1000', ...(token ? { pageToken: token } : {}) });
-    const response = await fetch(`${appUrl('api')}/v1/stores/${STORE}/stock?${query}`);
-    if (!response.ok) throw new Error(`api answered ${response.status}`);
-    const page = (await response.json()) as { items: { sku: string; quantity: number; updatedAt: string }[]; nextPageToken: string | null };
-    for (const item of page.items) if (item.sku.startsWith(prefix)) found.set(item.sku, { quantity: item.quantity, updatedAt: item.updatedAt });
-    token = page.nextPageToken;
-  } while (token);
-  return found;
-}
-
-async function waitForLevels(prefix: string, expected: Map<string, number>, timeoutMs = 300_000): Promise<void> {
-  await waitFor(
-    `all ${expected.size} levels of ${prefix} to equal the reference`,
-    async () => {
-      const actual = await levels(prefix);
-      const wrong = [...expected].filter(([sku, level]) => actual.get(sku)?.quantity !== level);
-      return wrong.length === 0 ? true : (Promise.reject(new Error(`${wrong.length} levels differ, e.g. ${wrong[0][0]}: ${actual.get(wrong[0][0])?.quantity} ≠ ${wrong[0][1]}`)) as never);
-    },
-    { timeoutMs, intervalMs: 1000 },
-  );
-}
+const send = (events: SentEvent[]) => sendTo(target, events);
+const sendAll = (events: SentEvent[]) => sendAllTo(target, events);
+const levels = (prefix: string) => levelsOf(target, prefix);
+const waitForLevels = (prefix: string, expected: Map<string, number>) => waitForLevelsOf(target, prefix, expected);
 
 describe('stock pipeline under faults', () => {
   const prefix = `F-${run}-`;
   const skus = Array.from({ length: 400 }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`);
-  const events = makeEvents(100_000, skus);
+  const events = makeEvents(100_000, skus, run);
   // duplicates, sent again later (as a store resending part of an upload would)
   const resent = events.filter(() => randomInt(20) === 0);
   const expected = expectedLevels(events);
