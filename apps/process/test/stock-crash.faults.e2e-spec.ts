@@ -6,6 +6,7 @@ import {
   appUrl,
   expectedLevels,
   infra,
+  itWhenControlledHere,
   killApp,
   levels as levelsOf,
   makeEvents,
@@ -98,7 +99,7 @@ describe('stock pipeline under faults', () => {
     }
   });
 
-  it('answers 503 while Kafka is frozen, never 202, and recovers by itself', async () => {
+  itWhenControlledHere('kafka', 'Kafka')('answers 503 while Kafka is frozen, never 202, and recovers by itself', async () => {
     const s = `${prefix}kafka-down`;
     const event = (id: string, quantity: number): SentEvent => ({ eventId: `${run}-${id}`, sku: s, type: 'delivery', quantity, occurredAt: new Date().toISOString() });
     infra('pause', 'kafka');
