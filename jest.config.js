@@ -32,6 +32,8 @@ function esmOnlyPackages() {
   return names;
 }
 const escape = (name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const importMetaPlugin = require.resolve('./scripts/jest/import-meta-cjs.babel.js');
+const sha1 = (data) => require('node:crypto').createHash('sha1').update(data).digest('hex');
 const transformIgnorePatterns = [`/node_modules/(?!(${esmOnlyPackages().map(escape).join('|')})/)`];
 
 const transform = {
@@ -42,7 +44,8 @@ const transform = {
       babelrc: false,
       configFile: false,
       sourceType: 'module',
-      plugins: [require.resolve('./scripts/jest/import-meta-cjs.babel.js'), '@babel/plugin-transform-modules-commonjs'],
+      // The plugin's own source is in its options so that babel-jest's cache key changes with it.
+      plugins: [[importMetaPlugin, { source: sha1(fs.readFileSync(importMetaPlugin)) }], '@babel/plugin-transform-modules-commonjs'],
     },
   ],
 };
