@@ -72,6 +72,11 @@ export async function startHttpApp(module: Type<unknown> | DynamicModule, option
     // The client's id is taken only when it is safe to copy into logs, AMQP properties and headers.
     requestIdHeader: false,
     genReqId: (request: http.IncomingMessage) => acceptCorrelationId(request.headers[CORRELATION_HEADER]),
+    // Fastify 5.12 (Nest 12) answers a path parameter longer than maxParamLength (100) with its own
+    // 414 before any hook runs: no security headers, not the app's error body. Without this handler
+    // the router finds no route, as before 5.12, so such a path gets the app's usual 404 (a path id
+    // that cannot be an id is a 404, docs/api.md). Fastify's types allow only a function here.
+    routerOptions: { onMaxParamLength: null as never },
   });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     logger: new PinoNestLogger(logger),
