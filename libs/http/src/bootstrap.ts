@@ -2,6 +2,7 @@ import { ArgumentMetadata, BadRequestException, DynamicModule, HttpException, IN
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import helmet from '@fastify/helmet';
+import { LogController } from 'fastify';
 import http from 'node:http';
 import type { Logger } from 'pino';
 import type { BaseEnv } from '@app/config';
@@ -64,7 +65,9 @@ export async function startHttpApp(module: Type<unknown> | DynamicModule, option
   logUnexpectedFailures(logger);
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
-    disableRequestLogging: true,
+    // Fastify's own per-request lines are off (onResponse below logs one line per request). Fastify
+    // 5.12 deprecates the top-level disableRequestLogging (FSTDEP023, a warning on stderr at start).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit,
     serverFactory: serverWithTimeouts(env.HTTP_REQUEST_TIMEOUT_MS),
     // Idle keep-alive sockets and stalled responses are closed too.
