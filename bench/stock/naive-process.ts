@@ -14,7 +14,8 @@ const client = new Client({ contactPoints: ['127.0.0.1:9042'], localDataCenter: 
 @Controller()
 class NaiveHandler {
   @EventPattern(TOPIC)
-  async handle(@Payload() event: { storeId: string; sku: string; eventId: string; type: string; quantity: number; occurredAt: string }) {
+  async handle(@Payload() data: object) {
+    const event = data as { storeId: string; sku: string; eventId: string; type: string; quantity: number; occurredAt: string };
     await client.execute(
       'INSERT INTO bench_events (store_id, sku, event_id, type, quantity, occurred_at) VALUES (?, ?, ?, ?, ?, ?)',
       [event.storeId, event.sku, event.eventId, event.type, event.quantity, new Date(event.occurredAt)],

@@ -44,7 +44,7 @@ function random(): number {
 const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
 
 async function write(stream: WriteStream, text: string): Promise<void> {
-  if (!stream.write(text)) await new Promise((r) => stream.once('drain', r));
+  if (!stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
 }
 
 async function main(): Promise<void> {

@@ -56,7 +56,7 @@ export class SagaProbe {
     return probe;
   }
 
-  async publish(routingKey: string, body: object | string, messageId = randomUUID()): Promise<void> {
+  async publish(routingKey: string, body: object | string, messageId: string = randomUUID()): Promise<void> {
     const content = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     this.publisher.publish(Exchanges.Commerce, routingKey, content, {
       persistent: true,
