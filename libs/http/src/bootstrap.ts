@@ -70,8 +70,8 @@ export async function startHttpApp(module: Type<unknown> | DynamicModule, option
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit,
     serverFactory: serverWithTimeouts(env.HTTP_REQUEST_TIMEOUT_MS),
-    // Idle keep-alive sockets and stalled responses are closed too.
-    connectionTimeout: env.HTTP_REQUEST_TIMEOUT_MS * 2,
+    // Idle sockets are closed too, but never before the longest long poll (20 s) can be answered.
+    connectionTimeout: Math.max(env.HTTP_REQUEST_TIMEOUT_MS * 2, 60_000),
     // The client's id is taken only when it is safe to copy into logs, AMQP properties and headers.
     requestIdHeader: false,
     genReqId: (request: http.IncomingMessage) => acceptCorrelationId(request.headers[CORRELATION_HEADER]),
