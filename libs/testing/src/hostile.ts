@@ -66,11 +66,16 @@ export interface RawReply extends HostileReply {
 }
 
 /**
- * Writes bytes fetch refuses to send (NUL, bare CR, raw UTF-8 in headers, wrong Content-Length)
- * to a raw socket and reads the first HTTP answer. Never throws.
+ * One request over a raw socket: `send` writes it once connected (it may look at `answered()` to
+ * stop writing), and the first HTTP answer is read. Never throws. A socket error ends the exchange
+ * at once, unless `waitOnError`: then the answer, if any, is read on close.
  */
-export function rawRequest(port: number, data: string | Buffer | (string | Buffer)[], options: RawOptions = {}): Promise<RawReply> {
-  const chunks = (Array.isArray(data) ? data : [data]).map((chunk) => (typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk));
+function exchange(
+  port: number,
+  timeoutMs: number,
+  send: (socket: Socket, answered: () => boolean) => void,
+  { waitOnError = false, closedError }: { waitOnError?: boolean; closedError?: string } = {},
+): Promise<RawReply> {
   const started = Date.now();
   return new Promise((resolvePromise) => {
     const socket = connect(port, '127.0.0.1');
@@ -81,20 +86,34 @@ export function rawRequest(port: number, data: string | Buffer | (string | Buffe
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolvePromise(rawReply(received, closed, started, error ?? (closed ? 'closed without an answer' : undefined)));
+      resolvePromise(rawReply(received, closed, started, error ?? (closed ? closedError : undefined)));
     };
-    const timer = setTimeout(() => finish(false, `no answer within ${options.timeoutMs ?? 10_000} ms`), options.timeoutMs ?? 10_000);
-    socket.on('connect', () => {
-      for (const chunk of chunks) socket.write(chunk);
-      if (options.end) socket.end();
-    });
+    const timer = setTimeout(() => finish(false, `no answer within ${timeoutMs} ms`), timeoutMs);
+    socket.on('connect', () => send(socket, () => received.length > 0));
     socket.on('data', (chunk) => {
       received = Buffer.concat([received, chunk]);
       if (parseHttpResponse(received)?.complete) finish(false);
     });
-    socket.on('error', (error) => finish(true, error.message));
+    socket.on('error', (error) => (waitOnError ? undefined : finish(true, error.message)));
     socket.on('close', () => finish(true));
   });
+}
+
+/**
+ * Writes bytes fetch refuses to send (NUL, bare CR, raw UTF-8 in headers, wrong Content-Length)
+ * to a raw socket and reads the first HTTP answer. Never throws.
+ */
+export function rawRequest(port: number, data: string | Buffer | (string | Buffer)[], options: RawOptions = {}): Promise<RawReply> {
+  const chunks = (Array.isArray(data) ? data : [data]).map((chunk) => (typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk));
+  return exchange(
+    port,
+    options.timeoutMs ?? 10_000,
+    (socket) => {
+      for (const chunk of chunks) socket.write(chunk);
+      if (options.end) socket.end();
+    },
+    { closedError: 'closed without an answer' },
+  );
 }
 
 /**
@@ -105,43 +124,26 @@ export function rawRequest(port: number, data: string | Buffer | (string | Buffe
  * client loses the answer (fetch reports EPIPE or ECONNRESET instead).
  */
 export function streamRequest(port: number, head: string, body: Buffer, { timeoutMs = 30_000, chunkBytes = 64 * 1024 } = {}): Promise<RawReply> {
-  const started = Date.now();
-  return new Promise((resolvePromise) => {
-    const socket = connect(port, '127.0.0.1');
-    let received = Buffer.alloc(0);
-    let settled = false;
-    const finish = (closed: boolean, error?: string) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolvePromise(rawReply(received, closed, started, error ?? 'closed without an answer'));
-    };
-    const timer = setTimeout(() => finish(false, `no answer within ${timeoutMs} ms`), timeoutMs);
-    let at = 0;
-    const writeMore = () => {
-      while (at < body.length && received.length === 0 && !socket.destroyed) {
-        const chunk = body.subarray(at, at + chunkBytes);
-        at += chunk.length;
-        if (!socket.write(chunk)) return void socket.once('drain', writeMore);
-      }
-    };
-    let rest: NodeJS.Timeout | undefined;
-    socket.on('connect', () => {
+  return exchange(
+    port,
+    timeoutMs,
+    (socket, answered) => {
+      let at = Math.min(chunkBytes, body.length);
+      const writeMore = () => {
+        while (at < body.length && !answered() && !socket.destroyed) {
+          const chunk = body.subarray(at, at + chunkBytes);
+          at += chunk.length;
+          if (!socket.write(chunk)) return void socket.once('drain', writeMore);
+        }
+      };
       socket.write(Buffer.from(head, 'latin1'));
       socket.write(body.subarray(0, chunkBytes));
-      at = Math.min(chunkBytes, body.length);
-      rest = setTimeout(writeMore, 1_000);
-    });
-    socket.on('close', () => clearTimeout(rest));
-    socket.on('data', (chunk) => {
-      received = Buffer.concat([received, chunk]);
-      if (parseHttpResponse(received)?.complete) finish(false);
-    });
+      const rest = setTimeout(writeMore, 1_000);
+      socket.on('close', () => clearTimeout(rest));
+    },
     // A write refused after the server answered and closed: the answer, if any, is read on close.
-    socket.on('error', () => undefined);
-    socket.on('close', () => finish(true));
-  });
+    { waitOnError: true, closedError: 'closed without an answer' },
+  );
 }
 
 function rawReply(received: Buffer, closed: boolean, started: number, error?: string): RawReply {
