@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { join } from 'node:path';
-import { KafkaHealthIndicator, KafkaModule, RabbitmqHealthIndicator, RabbitmqModule } from '@app/messaging';
+import { KafkaConsumersHealthIndicator, KafkaHealthIndicator, KafkaModule, RabbitmqHealthIndicator, RabbitmqModule } from '@app/messaging';
 import { CassandraHealthIndicator, CassandraModule } from '@app/cassandra';
 import { RedisHealthIndicator, RedisModule } from '@app/http';
 import { HealthModule, MetricsModule } from '@app/observability';
@@ -29,9 +29,9 @@ export class ApiModule {
         replicationFactor: env.CASSANDRA_REPLICATION_FACTOR,
         migrationsDir: join(__dirname, 'migrations'),
       }),
-      RabbitmqModule.forRoot({ url: env.RABBITMQ_URL, prefetch: env.RABBITMQ_PREFETCH, connectionName: 'api' }),
+      RabbitmqModule.forRoot({ url: env.RABBITMQ_URL, prefetch: env.RABBITMQ_PREFETCH, connectionName: 'api', rpcTimeoutMs: env.RPC_TIMEOUT_MS }),
       RedisModule.forRoot(env.REDIS_URL),
-      HealthModule.forIndicators([KafkaHealthIndicator, CassandraHealthIndicator, RabbitmqHealthIndicator, RedisHealthIndicator]),
+      HealthModule.forIndicators([KafkaHealthIndicator, KafkaConsumersHealthIndicator, CassandraHealthIndicator, RabbitmqHealthIndicator, RedisHealthIndicator]),
       MetricsModule,
       AuthModule,
       CatalogModule,

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { QueueContracts } from '@app/contracts';
 import { join } from 'node:path';
-import { KafkaHealthIndicator, KafkaModule, RabbitmqHealthIndicator, RabbitmqModule } from '@app/messaging';
+import { KafkaConsumersHealthIndicator, KafkaHealthIndicator, KafkaModule, RabbitmqHealthIndicator, RabbitmqModule } from '@app/messaging';
 import { CassandraHealthIndicator, CassandraModule } from '@app/cassandra';
 import { SmtpHealthIndicator, SmtpModule } from './smtp/smtp.module';
 import { HealthModule, MetricsModule } from '@app/observability';
@@ -23,9 +24,14 @@ export class MailerModule {
         replicationFactor: env.CASSANDRA_REPLICATION_FACTOR,
         migrationsDir: join(__dirname, 'migrations'),
       }),
-      RabbitmqModule.forRoot({ url: env.RABBITMQ_URL, prefetch: env.RABBITMQ_PREFETCH, connectionName: 'mailer' }),
+      RabbitmqModule.forRoot({
+        url: env.RABBITMQ_URL,
+        prefetch: env.RABBITMQ_PREFETCH,
+        connectionName: 'mailer',
+        retryDelaysMs: { [QueueContracts.MailSend.name]: env.mailRetryDelaysMs },
+      }),
       SmtpModule.forRoot(env),
-      HealthModule.forIndicators([KafkaHealthIndicator, CassandraHealthIndicator, RabbitmqHealthIndicator, SmtpHealthIndicator]),
+      HealthModule.forIndicators([KafkaHealthIndicator, KafkaConsumersHealthIndicator, CassandraHealthIndicator, RabbitmqHealthIndicator, SmtpHealthIndicator]),
       MetricsModule,
       MailModule,
       WatchlistModule,

@@ -1,11 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { join } from 'node:path';
-import { KafkaHealthIndicator, KafkaModule } from '@app/messaging';
+import { TopicContracts } from '@app/contracts';
+import { KafkaConsumersHealthIndicator, KafkaHealthIndicator, KafkaModule } from '@app/messaging';
 import { CassandraHealthIndicator, CassandraModule } from '@app/cassandra';
 import { HealthModule, MetricsModule } from '@app/observability';
 import { ProcessEnv } from './config/process.env';
 import { StockModule } from './stock/stock.module';
-import { StockConsumerHealthIndicator } from './stock/stock-events.consumer';
 
 @Module({})
 export class ProcessModule {
@@ -14,17 +14,29 @@ export class ProcessModule {
       module: ProcessModule,
       global: true,
       imports: [
-      KafkaModule.forRoot({ clientId: 'process', brokers: env.kafkaBrokers }),
-      CassandraModule.forRoot({
-        contactPoints: env.cassandraContactPoints,
-        localDataCenter: env.CASSANDRA_LOCAL_DC,
-        keyspace: 'stock',
-        replicationFactor: env.CASSANDRA_REPLICATION_FACTOR,
-        migrationsDir: join(__dirname, 'migrations'),
-      }),
-      StockModule,
-      HealthModule.forIndicators([KafkaHealthIndicator, CassandraHealthIndicator, StockConsumerHealthIndicator]),
-      MetricsModule,
+        KafkaModule.forRoot({
+          clientId: 'process',
+          brokers: env.kafkaBrokers,
+          // Tests and the benchmark isolate a run with a topic and a group of their own.
+          consumers: {
+            [TopicContracts.StockEvents.topic]: {
+              topic: env.STOCK_TOPIC,
+              groupId: env.STOCK_CONSUMER_GROUP,
+              partitions: env.STOCK_TOPIC_PARTITIONS,
+              concurrency: env.STOCK_CONSUMER_CONCURRENCY,
+            },
+          },
+        }),
+        CassandraModule.forRoot({
+          contactPoints: env.cassandraContactPoints,
+          localDataCenter: env.CASSANDRA_LOCAL_DC,
+          keyspace: 'stock',
+          replicationFactor: env.CASSANDRA_REPLICATION_FACTOR,
+          migrationsDir: join(__dirname, 'migrations'),
+        }),
+        StockModule,
+        HealthModule.forIndicators([KafkaHealthIndicator, CassandraHealthIndicator, KafkaConsumersHealthIndicator]),
+        MetricsModule,
       ],
       providers: [{ provide: ProcessEnv, useValue: env }],
       exports: [ProcessEnv],

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { randomInt, randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
 import { Topics } from '@app/contracts';
+import { createKafka } from '@app/messaging';
 import {
   appUrl,
   expectedLevels,
@@ -64,7 +64,7 @@ describe('stock pipeline under faults', () => {
     // A group of our own: other test runs on this Kafka keep members in `process`, and a group can
     // only be reset while it has none. Same code, same topic, same offsets.
     const group = `process-replay-${run}`;
-    const kafka = new Kafka({ clientId: 'e2e-replay', brokers: ['127.0.0.1:9092'], logLevel: logLevel.NOTHING });
+    const kafka = createKafka({ clientId: 'e2e-replay', brokers: ['127.0.0.1:9092'] });
     const admin = kafka.admin();
     await admin.connect();
     const consumeToEnd = async () => {

@@ -4,8 +4,8 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Admin, Kafka, logLevel } from 'kafkajs';
 import { Topics } from '@app/contracts';
+import { createKafka } from '@app/messaging';
 import {
   APP_NAMES,
   appUrl,
@@ -31,6 +31,7 @@ import {
 jest.setTimeout(300_000);
 
 const ROOT = resolve(__dirname, '../../..');
+type Admin = ReturnType<ReturnType<typeof createKafka>['admin']>;
 const run = randomUUID().slice(0, 8);
 const STORES: Record<'one' | 'two' | 'three', StockStore> = {
   one: { store: 'store-1', key: 'dev-key-store-1' },
@@ -84,7 +85,7 @@ describe('stock pipeline under server faults (real servers)', () => {
   const scratch = mkdtempSync(join(tmpdir(), `stock-faults-${run}-`));
 
   beforeAll(async () => {
-    admin = new Kafka({ clientId: `e2e-faults-${run}`, brokers: ['127.0.0.1:9092'], logLevel: logLevel.NOTHING }).admin();
+    admin = createKafka({ clientId: `e2e-faults-${run}`, brokers: ['127.0.0.1:9092'] }).admin();
     await waitFor('the Kafka admin to connect', () => admin.connect().then(() => true), { timeoutMs: 60_000, intervalMs: 1000 });
   });
 

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { loadEnv } from '@app/config';
 import { runApp } from '@app/http';
+import { RabbitServer } from '@app/messaging';
 import { ShopEnv } from './config/shop.env';
 import { ShopModule } from './shop.module';
 
 const env = loadEnv('shop', ShopEnv);
-runApp(ShopModule.forEnv(env), { app: 'shop', env, port: env.SHOP_PORT });
+runApp(ShopModule.forEnv(env), { app: 'shop', env, port: env.SHOP_PORT, transports: [RabbitServer] });

@@ -12,10 +12,12 @@ import {
   SagaQueues,
   SagaRoutingKeys,
   ShopItem,
-  ShopRpcQueues,
+  ShopRpc,
+  RpcContract,
+  ReplyOf,
   Topics,
 } from '@app/contracts';
-import { createKafka, RabbitRpcClient } from '@app/messaging';
+import { createKafka, RabbitClient, RabbitRecord, RabbitServer } from '@app/messaging';
 import { waitFor } from '@app/testing';
 import { ShopEnv } from '../src/config/shop.env';
 import { ItemsRepository } from '../src/items/items.repository';
@@ -29,7 +31,7 @@ const sku = (name: string) => `it-${name}-${run}`;
 
 describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
   let app: INestApplication;
-  let rpc: RabbitRpcClient;
+  let rpc: RabbitClient;
   let probe: SagaProbe;
   let env: ShopEnv;
 
@@ -37,8 +39,10 @@ describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
     env = validateEnv(ShopEnv, { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn' });
     const moduleRef = await Test.createTestingModule({ imports: [ShopModule.forEnv(env)] }).compile();
     app = moduleRef.createNestApplication(new FastifyAdapter());
+    app.connectMicroservice({ strategy: app.get(RabbitServer) });
     await app.init();
-    rpc = app.get(RabbitRpcClient);
+    await app.startAllMicroservices();
+    rpc = app.get(RabbitClient);
     probe = await SagaProbe.open(env.RABBITMQ_URL, ['account.#']);
   });
 
@@ -47,7 +51,8 @@ describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
     await app?.close();
   });
 
-  const call = <R>(queue: string, message: object) => rpc.request<R>(queue, message, { timeoutMs: 10_000 });
+  const call = <D extends RpcContract>(contract: D, request: object): Promise<ReplyOf<D>> =>
+    rpc.request(contract, new RabbitRecord(request, { timeoutMs: 10_000 })) as Promise<ReplyOf<D>>;
 
   async function answerFor(purchaseId: string) {
     return waitFor(`an answer for ${purchaseId}`, () => probe.about(purchaseId)[0], { timeoutMs: 30_000 });
@@ -56,34 +61,34 @@ describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
   describe('items over RPC', () => {
     it('creates, refuses a second create of the same sku, restocks and reads back', async () => {
       const s = sku('crud');
-      const created = await call<ShopItem>(ShopRpcQueues.CreateItem, { sku: s, name: 'Lamp', price: 1999, quantity: 3 });
+      const created = await call(ShopRpc.CreateItem, { sku: s, name: 'Lamp', price: 1999, quantity: 3 });
       expect(created).toEqual({ sku: s, name: 'Lamp', price: 1999, quantity: 3, priceVersion: 0 });
 
-      await expect(call(ShopRpcQueues.CreateItem, { sku: s, name: 'Other', price: 1, quantity: 1 })).rejects.toMatchObject({
+      await expect(call(ShopRpc.CreateItem, { sku: s, name: 'Other', price: 1, quantity: 1 })).rejects.toMatchObject({
         code: 'ITEM.EXISTS',
         kind: 'conflict',
       });
-      const restocked = await call<ShopItem>(ShopRpcQueues.RestockItem, { sku: s, quantity: 4 });
+      const restocked = await call(ShopRpc.RestockItem, { sku: s, quantity: 4 });
       expect(restocked.quantity).toBe(7);
-      await expect(call<ShopItem>(ShopRpcQueues.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 7, name: 'Lamp', price: 1999 });
+      await expect(call(ShopRpc.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 7, name: 'Lamp', price: 1999 });
     });
 
     it('answers not_found for an unknown sku and invalid for a bad request', async () => {
-      await expect(call(ShopRpcQueues.GetItem, { sku: sku('missing') })).rejects.toMatchObject({ code: 'ITEM.NOT_FOUND', kind: 'not_found' });
-      await expect(call(ShopRpcQueues.RestockItem, { sku: sku('missing'), quantity: 1 })).rejects.toMatchObject({ kind: 'not_found' });
-      const error = await call(ShopRpcQueues.CreateItem, { sku: 'bad sku!', name: '', price: -1, quantity: 1 }).catch((e: unknown) => e);
+      await expect(call(ShopRpc.GetItem, { sku: sku('missing') })).rejects.toMatchObject({ code: 'ITEM.NOT_FOUND', kind: 'not_found' });
+      await expect(call(ShopRpc.RestockItem, { sku: sku('missing'), quantity: 1 })).rejects.toMatchObject({ kind: 'not_found' });
+      const error = await call(ShopRpc.CreateItem, { sku: 'bad sku!', name: '', price: -1, quantity: 1 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DomainError);
       expect(error).toMatchObject({ kind: 'invalid' });
     });
 
     it('lists every item once across pages and refuses an altered page token', async () => {
       const skus = Array.from({ length: 7 }, (_, i) => sku(`list${i}`));
-      await Promise.all(skus.map((s) => call(ShopRpcQueues.CreateItem, { sku: s, name: s, price: 100, quantity: 1 })));
+      await Promise.all(skus.map((s) => call(ShopRpc.CreateItem, { sku: s, name: s, price: 100, quantity: 1 })));
       const seen: string[] = [];
       let pageToken: string | undefined;
       let pages = 0;
       do {
-        const page: ItemPage = await call<ItemPage>(ShopRpcQueues.ListItems, { limit: 50, ...(pageToken ? { pageToken } : {}) });
+        const page: ItemPage = await call(ShopRpc.ListItems, { limit: 50, ...(pageToken ? { pageToken } : {}) });
         expect(page.items.length).toBeLessThanOrEqual(50);
         seen.push(...page.items.map((i) => i.sku));
         pageToken = page.nextPageToken ?? undefined;
@@ -92,17 +97,17 @@ describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
       expect(new Set(seen).size).toBe(seen.length);
       for (const s of skus) expect(seen).toContain(s);
 
-      const first = await call<ItemPage>(ShopRpcQueues.ListItems, { limit: 1 });
+      const first = await call(ShopRpc.ListItems, { limit: 1 });
       expect(first.nextPageToken).toEqual(expect.any(String));
       const tampered = first.nextPageToken!.replace(/^./, (c) => (c === 'e' ? 'f' : 'e'));
-      await expect(call(ShopRpcQueues.ListItems, { limit: 1, pageToken: tampered })).rejects.toMatchObject({ code: 'ITEM.INVALID_PAGE_TOKEN' });
+      await expect(call(ShopRpc.ListItems, { limit: 1, pageToken: tampered })).rejects.toMatchObject({ code: 'ITEM.INVALID_PAGE_TOKEN' });
     });
   });
 
   describe('the saga', () => {
     it('gives the last unit to exactly one of 50 concurrent ReserveStock', async () => {
       const s = sku('last');
-      await call(ShopRpcQueues.CreateItem, { sku: s, name: 'Last one', price: 500, quantity: 1 });
+      await call(ShopRpc.CreateItem, { sku: s, name: 'Last one', price: 500, quantity: 1 });
       const purchases = Array.from({ length: 50 }, () => randomUUID());
       await Promise.all(
         purchases.map((purchaseId) =>
@@ -115,12 +120,12 @@ describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
       expect(reserved).toHaveLength(1);
       expect(failed).toHaveLength(49);
       expect(failed.every((f) => f.body.code === 'OUT_OF_STOCK')).toBe(true);
-      await expect(call<ShopItem>(ShopRpcQueues.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 0 });
+      await expect(call(ShopRpc.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 0 });
     });
 
     it('answers a redelivered ReserveStock the same way and takes the units once', async () => {
       const s = sku('idem');
-      await call(ShopRpcQueues.CreateItem, { sku: s, name: 'Idem', price: 500, quantity: 5 });
+      await call(ShopRpc.CreateItem, { sku: s, name: 'Idem', price: 500, quantity: 5 });
       const purchaseId = randomUUID();
       const command = { purchaseId, sku: s, quantity: 2, requestedAt: new Date().toISOString() };
       await Promise.all([probe.publish(SagaRoutingKeys.ReserveStock, command), probe.publish(SagaRoutingKeys.ReserveStock, command)]);
@@ -131,35 +136,35 @@ describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
       expect(answers.every((a) => a.routingKey === SagaRoutingKeys.StockReserved)).toBe(true);
       expect(answers.every((a) => a.messageId === `stock-reserved:${purchaseId}`)).toBe(true);
       expect(answers[0].correlationId).toMatch(/^test-/);
-      await expect(call<ShopItem>(ShopRpcQueues.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 3 });
+      await expect(call(ShopRpc.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 3 });
     });
 
     it('returns the units on a void and refuses a ReserveStock after it', async () => {
       const s = sku('void');
-      await call(ShopRpcQueues.CreateItem, { sku: s, name: 'Void', price: 500, quantity: 5 });
+      await call(ShopRpc.CreateItem, { sku: s, name: 'Void', price: 500, quantity: 5 });
       const purchaseId = randomUUID();
       await probe.publish(SagaRoutingKeys.ReserveStock, { purchaseId, sku: s, quantity: 3, requestedAt: new Date().toISOString() });
       await waitFor('reserved', () => probe.about(purchaseId).find((m) => m.routingKey === SagaRoutingKeys.StockReserved));
-      await expect(call<ShopItem>(ShopRpcQueues.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 2 });
+      await expect(call(ShopRpc.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 2 });
 
       await probe.publish(SagaRoutingKeys.VoidReservation, { purchaseId, sku: s, quantity: 3 });
       await probe.publish(SagaRoutingKeys.VoidReservation, { purchaseId, sku: s, quantity: 3 });
       await waitFor('two voided answers', () =>
         probe.about(purchaseId).filter((m) => m.routingKey === SagaRoutingKeys.ReservationVoided).length === 2 || undefined,
       );
-      await expect(call<ShopItem>(ShopRpcQueues.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 5 });
+      await expect(call(ShopRpc.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 5 });
 
       await probe.publish(SagaRoutingKeys.ReserveStock, { purchaseId, sku: s, quantity: 3, requestedAt: new Date().toISOString() });
       const refused = await waitFor('refused', () =>
         probe.about(purchaseId).find((m) => m.routingKey === SagaRoutingKeys.StockReservationFailed),
       );
       expect(refused.body).toMatchObject({ code: 'VOIDED' });
-      await expect(call<ShopItem>(ShopRpcQueues.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 5 });
+      await expect(call(ShopRpc.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 5 });
     });
 
     it('voids a purchase it never saw, and refuses to reserve for it afterwards', async () => {
       const s = sku('void-first');
-      await call(ShopRpcQueues.CreateItem, { sku: s, name: 'Void first', price: 500, quantity: 5 });
+      await call(ShopRpc.CreateItem, { sku: s, name: 'Void first', price: 500, quantity: 5 });
       const purchaseId = randomUUID();
       await probe.publish(SagaRoutingKeys.VoidReservation, { purchaseId, sku: s, quantity: 1 });
       await waitFor('voided', () => probe.about(purchaseId).find((m) => m.routingKey === SagaRoutingKeys.ReservationVoided));
@@ -168,7 +173,7 @@ describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
         probe.about(purchaseId).find((m) => m.routingKey === SagaRoutingKeys.StockReservationFailed),
       );
       expect(refused.body).toMatchObject({ code: 'VOIDED' });
-      await expect(call<ShopItem>(ShopRpcQueues.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 5 });
+      await expect(call(ShopRpc.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 5 });
     });
 
     it('fails a reservation of an unknown sku, and the sku stays unknown', async () => {
@@ -177,9 +182,9 @@ describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
       await probe.publish(SagaRoutingKeys.ReserveStock, { purchaseId, sku: s, quantity: 1, requestedAt: new Date().toISOString() });
       const failed = await answerFor(purchaseId);
       expect(failed).toMatchObject({ routingKey: SagaRoutingKeys.StockReservationFailed, body: { code: 'UNKNOWN_SKU' } });
-      await expect(call(ShopRpcQueues.GetItem, { sku: s })).rejects.toMatchObject({ kind: 'not_found' });
+      await expect(call(ShopRpc.GetItem, { sku: s })).rejects.toMatchObject({ kind: 'not_found' });
       // The sku can still be created afterwards.
-      await expect(call(ShopRpcQueues.CreateItem, { sku: s, name: 'Ghost', price: 1, quantity: 1 })).resolves.toMatchObject({ sku: s });
+      await expect(call(ShopRpc.CreateItem, { sku: s, name: 'Ghost', price: 1, quantity: 1 })).resolves.toMatchObject({ sku: s });
     });
 
     it('dead-letters a poison command with its reason instead of retrying it forever', async () => {
@@ -202,12 +207,12 @@ describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
 
     it('records the new price with the next version and puts one PriceChanged per change on Kafka', async () => {
       const s = sku('price');
-      await call(ShopRpcQueues.CreateItem, { sku: s, name: 'Priced', price: 1000, quantity: 1 });
-      const first = await call<PriceChangeAccepted>(ShopRpcQueues.ChangePrice, { sku: s, price: 800 });
-      const second = await call<PriceChangeAccepted>(ShopRpcQueues.ChangePrice, { sku: s, price: 900 });
+      await call(ShopRpc.CreateItem, { sku: s, name: 'Priced', price: 1000, quantity: 1 });
+      const first = await call(ShopRpc.ChangePrice, { sku: s, price: 800 });
+      const second = await call(ShopRpc.ChangePrice, { sku: s, price: 900 });
       expect(first).toMatchObject({ sku: s, oldPrice: 1000, newPrice: 800, version: 1 });
       expect(second).toMatchObject({ sku: s, oldPrice: 800, newPrice: 900, version: 2 });
-      await expect(call<ShopItem>(ShopRpcQueues.GetItem, { sku: s })).resolves.toMatchObject({ price: 900, priceVersion: 2 });
+      await expect(call(ShopRpc.GetItem, { sku: s })).resolves.toMatchObject({ price: 900, priceVersion: 2 });
 
       const events: PriceChanged[] = [];
       const consumer = kafka.consumer({ groupId: `shop-int-${run}` });
@@ -233,7 +238,7 @@ describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
 
     it('publishes a change recorded just before a crash (outbox written, Kafka not yet) exactly once', async () => {
       const s = sku('crash');
-      await call(ShopRpcQueues.CreateItem, { sku: s, name: 'Crashed', price: 1000, quantity: 1 });
+      await call(ShopRpc.CreateItem, { sku: s, name: 'Crashed', price: 1000, quantity: 1 });
       // What a shop that died right after its compare-and-set leaves behind: the marker and the outbox entry, nothing on Kafka.
       const repository = app.get(ItemsRepository);
       await repository.markOutbox(s);

@@ -1,5 +1,7 @@
 export * from './domain-error';
 export * from './names';
+export * from './sku';
+export * from './page-tokens';
 export * from './validate-message';
 export * from './purchase/purchase-saga.messages';
 export * from './catalog/price-changed.event';
@@ -11,3 +13,5 @@ export * from './mailer/send-mail-data';
 export * from './account/account-rpc';
 export * from './account/email-address';
 export * from './shop/item-changed.event';
+export * from './descriptors';
+export * from './topology';

@@ -1,6 +1,5 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
-import { DomainError } from './domain-error';
 
 type Constructor<T> = new () => T;
 
@@ -25,41 +24,41 @@ export function decodeMessage<T extends object>(Contract: Constructor<T>, body: 
   if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
     return { ok: false, reason: 'message body is not a JSON object' };
   }
-  let value: T;
-  let errors: ValidationError[];
+  const checked = checkContract(Contract, plain);
+  if (!checked.ok) return { ok: false, reason: `invalid ${Contract.name}: ${checked.problems}`, problems: checked.problems };
+  return checked;
+}
+
+/**
+ * Builds the contract's instance from a plain value and validates it (unknown properties
+ * stripped). `problems` lists what is wrong in words, fit for a caller; a validator that throws
+ * (validator's isEmail on a lone surrogate) is a problem too, never an exception.
+ */
+export function checkContract<T extends object>(Contract: Constructor<T>, plain: unknown): { ok: true; value: T } | { ok: false; problems: string } {
   try {
-    value = plainToInstance(Contract, plain);
-    errors = validateSync(value, { whitelist: true, forbidUnknownValues: true });
-  } catch (error) {
-    // A validator that throws (validator's isEmail on a lone surrogate) must not turn into a retry loop.
-    return { ok: false, reason: `invalid ${Contract.name}: ${(error as Error).message}`, problems: 'it holds values that cannot be checked' };
+    const value = plainToInstance(Contract, plain);
+    const errors = validateSync(value as object, { whitelist: true, forbidUnknownValues: true });
+    if (errors.length === 0) return { ok: true, value };
+    return { ok: false, problems: describeErrors(errors) };
+  } catch {
+    return { ok: false, problems: 'it holds values that cannot be checked' };
   }
-  if (errors.length > 0) {
-    const reasons = errors.flatMap((e) => Object.values(e.constraints ?? { [e.property]: `${e.property} is invalid` }));
-    return { ok: false, reason: `invalid ${Contract.name}: ${reasons.join('; ')}`, problems: reasons.join('; ') };
-  }
-  return { ok: true, value };
+}
+
+/** The one wording of class-validator errors, nested ones included, for logs, dead-letter reasons and callers. */
+export function describeErrors(errors: ValidationError[], path = ''): string {
+  return errors
+    .flatMap((e) => {
+      const at = path ? `${path}.${e.property}` : e.property;
+      const own = Object.values(e.constraints ?? {}).map((text) => (path ? `${at}: ${text}` : text));
+      const nested = e.children?.length ? [describeErrors(e.children, at)] : [];
+      return own.length || nested.length ? [...own, ...nested] : [`${at} is invalid`];
+    })
+    .join('; ');
 }
 
 /** Validates an outgoing message; a producer never sends what its consumers would reject. */
 export function assertValidMessage<T extends object>(Contract: Constructor<T>, message: T): void {
-  const errors = validateSync(plainToInstance(Contract, message), { whitelist: true, forbidUnknownValues: true });
-  if (errors.length > 0) {
-    const reasons = errors.flatMap((e) => Object.values(e.constraints ?? {}));
-    throw new Error(`refusing to send an invalid ${Contract.name}: ${reasons.join('; ')}`);
-  }
-}
-
-/**
- * Checks a parsed message against a more specific contract (one queue carrying several message
- * types, told apart by routing key). A failure is a non-retryable DomainError: dead-lettered at once.
- */
-export function validateAs<T extends object>(Contract: Constructor<T>, message: object): T {
-  const value = plainToInstance(Contract, message);
-  const errors = validateSync(value, { whitelist: true, forbidUnknownValues: true });
-  if (errors.length > 0) {
-    const reasons = errors.flatMap((e) => Object.values(e.constraints ?? {}));
-    throw new DomainError('MESSAGE.INVALID', 'invalid', `invalid ${Contract.name}: ${reasons.join('; ')}`);
-  }
-  return value;
+  const checked = checkContract(Contract, message);
+  if (!checked.ok) throw new Error(`refusing to send an invalid ${Contract.name}: ${checked.problems}`);
 }

@@ -1,5 +1,6 @@
 import { ArgumentMetadata, BadRequestException, DynamicModule, HttpException, INestApplication, Type, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { CustomTransportStrategy } from '@nestjs/microservices';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import helmet from '@fastify/helmet';
 import { LogController } from 'fastify';
@@ -28,8 +29,14 @@ export interface HttpAppOptions {
   bodyLimit?: number;
   /** Largest number of values in a JSON body (the depth limit is always {@link MAX_JSON_DEPTH}). */
   maxJsonValues?: number;
-  /** Runs after the app is created and before it listens: parsers, microservices, hooks. */
+  /** Runs after the app is created and before it listens: parsers, hooks. */
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
+  /**
+   * The app's message transports (Nest custom transport strategies provided by its modules, such
+   * as `RabbitServer` and `KafkaServer`): each is connected as a microservice of this app, so its
+   * decorated handlers share the app's providers, and starts once HTTP listens.
+   */
+  transports?: Type<CustomTransportStrategy>[];
 }
 
 /**
@@ -117,6 +124,7 @@ export async function startHttpApp(module: Type<unknown> | DynamicModule, option
   app.useGlobalPipes(new InputValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new HttpErrorFilter());
   await options.configure?.(app);
+  for (const transport of options.transports ?? []) app.connectMicroservice({ strategy: app.get(transport) });
 
   await app.listen(options.port, env.HOST);
   await app.startAllMicroservices();

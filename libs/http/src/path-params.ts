@@ -1,8 +1,8 @@
 import { Injectable, PipeTransform } from '@nestjs/common';
-import { DomainError } from '@app/contracts';
+import { DomainError, SKU_WITH_LENGTH_PATTERN } from '@app/contracts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const NAME = SKU_WITH_LENGTH_PATTERN;
 
 /**
  * A path segment checked at the edge, before any service sees it: what cannot be an id of this

@@ -59,6 +59,11 @@ export function rateLimitOptions(limits: RateLimit[], storage: ThrottlerStorage)
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  /** Limits are for HTTP clients; a message handler of the same app (a Nest microservice) is never throttled. */
+  override canActivate(context: ExecutionContext): Promise<boolean> {
+    return context.getType() === 'http' ? super.canActivate(context) : Promise.resolve(true);
+  }
+
   protected override async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
     void context.switchToHttp().getResponse<FastifyReply>().header('Retry-After', String(Math.max(1, detail.timeToBlockExpire)));
     return super.throwThrottlingException(context, detail);

@@ -1,9 +1,11 @@
 import { BaseEnv, Port, WithCassandra, WithRabbitmq } from '@app/config';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsString, Length, Max, Min, NotEquals, ValidateBy, ValidateIf } from 'class-validator';
+import { IsIn, IsInt, IsString, Length, Max, Min, MinLength, NotEquals, ValidateBy, ValidateIf } from 'class-validator';
 import { IsPlainEmailAddress, isPlainEmailAddress } from '@app/contracts';
 
 export const DEV_ADMIN_PASSWORD = 'admin-password';
+/** Only for development and tests: production refuses to start with it. */
+export const DEV_PURCHASE_PAGE_TOKEN_SECRET = 'dev-only-purchase-page-token-secret';
 
 const Int = () => Transform(({ value }) => Number(value));
 
@@ -36,6 +38,13 @@ export class AccountEnv extends WithCassandra(WithRabbitmq(BaseEnv)) {
   @ValidateIf((env: AccountEnv) => env.NODE_ENV === 'production')
   @NotEquals(DEV_ADMIN_PASSWORD, { message: 'ADMIN_PASSWORD must be set to a password of your own in production' })
   ADMIN_PASSWORD = DEV_ADMIN_PASSWORD;
+
+  /** Signs the opaque page tokens of a user's purchase list, so a tampered token is refused. */
+  @IsString()
+  @MinLength(16)
+  @ValidateIf((env: AccountEnv) => env.NODE_ENV === 'production')
+  @NotEquals(DEV_PURCHASE_PAGE_TOKEN_SECRET, { message: 'PURCHASE_PAGE_TOKEN_SECRET must be set to a secret of your own in production' })
+  PURCHASE_PAGE_TOKEN_SECRET = DEV_PURCHASE_PAGE_TOKEN_SECRET;
 
   /** Existing accounts given the `ops` role at every start; an address without an account is skipped. */
   @IsEmailList()

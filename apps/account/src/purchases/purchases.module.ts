@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { UsersModule } from '../users/users.module';
-import { PurchaseSagaConsumer } from './purchase-saga.consumer';
 import { PurchaseSweeper } from './purchase-sweeper';
 import { PurchaseRepository } from './purchase.repository';
-import { PurchasesRpcConsumer } from './purchases.rpc-consumer';
+import { PurchasesController } from './purchases.controller';
 import { PurchasesService } from './purchases.service';
 
 @Module({
   imports: [UsersModule],
-  providers: [PurchaseRepository, PurchasesService, PurchaseSagaConsumer, PurchasesRpcConsumer, PurchaseSweeper],
+  controllers: [PurchasesController],
+  providers: [PurchaseRepository, PurchasesService, PurchaseSweeper],
 })
 export class PurchasesModule {}

@@ -3,18 +3,18 @@ import { Counter, Histogram } from 'prom-client';
 import {
   AccountErrorCodes,
   DomainError,
-  Exchanges,
+  MessageContracts,
   PlacePurchaseRequest,
   PurchasePage,
   PurchaseView,
   ReservationVoided,
   ReserveStock,
-  SagaRoutingKeys,
+  SignedPageTokens,
   StockReservationFailed,
   StockReserved,
   VoidReservation,
 } from '@app/contracts';
-import { KeyedLanes, RabbitPublisher } from '@app/messaging';
+import { KeyedLanes, RabbitClient, RabbitRecord } from '@app/messaging';
 import { correlationId as currentCorrelationId, metricsRegistry, runWithCorrelation } from '@app/observability';
 import { AccountEnv } from '../config/account.env';
 import { LedgerService } from '../ledger/ledger.service';
@@ -67,14 +67,12 @@ function notFound(purchaseId: string): DomainError {
   return new DomainError(AccountErrorCodes.PurchaseNotFound, 'not_found', `There is no purchase ${purchaseId} of yours.`);
 }
 
-function encodeCursor(cursor: ListCursor): string {
-  return Buffer.from(`${cursor.createdAt.getTime()}:${cursor.purchaseId}`).toString('base64url');
-}
-
-function decodeCursor(token: string): ListCursor {
-  const match = /^(\d{1,15}):([A-Za-z0-9-]{1,64})$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
-  if (!match) throw new DomainError(AccountErrorCodes.InvalidPageToken, 'invalid', 'pageToken is not one this api returned; start again without it.');
-  return { createdAt: new Date(Number(match[1])), purchaseId: match[2] };
+/** A user's purchase list continues after this purchase (newest first). */
+function cursorTokens(secret: string): SignedPageTokens<{ t: number; p: string }> {
+  return new SignedPageTokens(secret, (position) => {
+    const { t, p } = (position ?? {}) as { t?: unknown; p?: unknown };
+    return Number.isSafeInteger(t) && (t as number) >= 0 && typeof p === 'string' && /^[A-Za-z0-9-]{1,64}$/.test(p) ? { t: t as number, p } : undefined;
+  });
 }
 
 /**
@@ -92,6 +90,7 @@ export class PurchasesService {
   private readonly logger = new Logger(PurchasesService.name);
   /** One step at a time per purchase in this process (other instances are kept out by the stage compare-and-set). */
   private readonly lanes = new KeyedLanes();
+  private readonly pageTokens: SignedPageTokens<{ t: number; p: string }>;
   /** Long polls waiting for a purchase to finish, by purchase id. */
   private readonly watchers = new Map<string, Set<(terminal?: Purchase) => void>>();
 
@@ -100,9 +99,11 @@ export class PurchasesService {
     private readonly ledger: LedgerService,
     private readonly users: UsersService,
     private readonly mail: MailPublisher,
-    private readonly publisher: RabbitPublisher,
+    private readonly rabbit: RabbitClient,
     private readonly env: AccountEnv,
-  ) {}
+  ) {
+    this.pageTokens = cursorTokens(env.PURCHASE_PAGE_TOKEN_SECRET);
+  }
 
   /** Records the purchase PENDING (once per id) and starts the saga without making the caller wait for it. */
   async place(request: PlacePurchaseRequest): Promise<PurchaseView> {
@@ -172,7 +173,7 @@ export class PurchasesService {
   }
 
   async list(userId: string, limit: number, pageToken?: string): Promise<PurchasePage> {
-    const after = pageToken ? decodeCursor(pageToken) : undefined;
+    const after = pageToken ? this.decodeCursor(pageToken) : undefined;
     const cursors = await this.purchases.listByUser(userId, limit + 1, after);
     const page = cursors.slice(0, limit);
     const found = await Promise.all(page.map((c) => this.purchases.find(c.purchaseId)));
@@ -181,7 +182,17 @@ export class PurchasesService {
     const items = found
       .filter((p, i): p is Purchase => p !== undefined && p.userId === userId && p.createdAt.getTime() === page[i].createdAt.getTime())
       .map(view);
-    return { items, nextPageToken: cursors.length > limit ? encodeCursor(page[page.length - 1]) : null };
+    return { items, nextPageToken: cursors.length > limit ? this.encodeCursor(page[page.length - 1]) : null };
+  }
+
+  private encodeCursor(cursor: ListCursor): string {
+    return this.pageTokens.encode({ t: cursor.createdAt.getTime(), p: cursor.purchaseId });
+  }
+
+  private decodeCursor(token: string): ListCursor {
+    const position = this.pageTokens.decode(token);
+    if (!position) throw new DomainError(AccountErrorCodes.InvalidPageToken, 'invalid', 'pageToken is not one this api returned; start again without it.');
+    return { createdAt: new Date(position.t), purchaseId: position.p };
   }
 
   onStockReserved(message: StockReserved): Promise<void> {
@@ -352,18 +363,14 @@ export class PurchasesService {
 
   private async sendReserve(p: Purchase, attempt: number): Promise<void> {
     const message: ReserveStock = { purchaseId: p.purchaseId, sku: p.sku, quantity: p.quantity, requestedAt: new Date().toISOString() };
-    await this.publisher.publish(Exchanges.Commerce, SagaRoutingKeys.ReserveStock, message, {
-      messageId: `reserve-stock:${p.purchaseId}:${attempt}`,
-      correlationId: p.correlationId,
-    });
+    const messageId = `reserve-stock:${p.purchaseId}:${attempt}`;
+    await this.rabbit.dispatch(MessageContracts.ReserveStock, new RabbitRecord(message, { messageId, correlationId: p.correlationId }));
   }
 
   private async sendVoid(p: Purchase): Promise<void> {
     const message: VoidReservation = { purchaseId: p.purchaseId, sku: p.sku, quantity: p.quantity };
-    await this.publisher.publish(Exchanges.Commerce, SagaRoutingKeys.VoidReservation, message, {
-      messageId: `void-reservation:${p.purchaseId}:${Date.now()}`,
-      correlationId: p.correlationId,
-    });
+    const messageId = `void-reservation:${p.purchaseId}:${Date.now()}`;
+    await this.rabbit.dispatch(MessageContracts.VoidReservation, new RabbitRecord(message, { messageId, correlationId: p.correlationId }));
   }
 
   private voidedReason(): string {

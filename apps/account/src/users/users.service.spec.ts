@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { AccountErrorCodes, DomainError } from '@app/contracts';
-import { RabbitPublisher } from '@app/messaging';
+import { RabbitClient } from '@app/messaging';
 import { LedgerService } from '../ledger/ledger.service';
 import { MailPublisher } from '../mail/mail.publisher';
 import { PasswordHasher } from './password-hasher';
@@ -76,7 +76,7 @@ function setup() {
   const opened: string[] = [];
   const ledger = { open: async (id: string) => void opened.push(id) } as unknown as LedgerService;
   const mail = { send: async () => undefined } as unknown as MailPublisher;
-  const publisher = { publish: async () => undefined } as unknown as RabbitPublisher;
+  const publisher = { dispatch: async () => undefined } as unknown as RabbitClient;
   const sut = new UsersService(users as unknown as UserRepository, ledger, mail, publisher, hasher as unknown as PasswordHasher);
   return { sut, users, hasher, opened };
 }

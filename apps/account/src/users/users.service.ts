@@ -5,13 +5,12 @@ import {
   AccountView,
   BalanceView,
   Credentials,
-  CREDENTIALS_CHANGED_ROUTING_KEY,
   CredentialsChanged,
   DomainError,
   emailAddressProblem,
-  Exchanges,
+  MessageContracts,
 } from '@app/contracts';
-import { RabbitPublisher } from '@app/messaging';
+import { RabbitClient, RabbitRecord } from '@app/messaging';
 import { LedgerService } from '../ledger/ledger.service';
 import { MailPublisher } from '../mail/mail.publisher';
 import { PasswordHasher } from './password-hasher';
@@ -53,7 +52,7 @@ export class UsersService {
     private readonly users: UserRepository,
     private readonly ledger: LedgerService,
     private readonly mail: MailPublisher,
-    private readonly publisher: RabbitPublisher,
+    private readonly rabbit: RabbitClient,
     private readonly hasher: PasswordHasher,
   ) {}
 
@@ -118,8 +117,8 @@ export class UsersService {
     }
     const changed: Credentials = { ...credentialsOf(user), credentialsVersion: user.credentialsVersion + 1 };
     const event: CredentialsChanged = { userId: user.id, credentialsVersion: changed.credentialsVersion };
-    await this.publisher
-      .publish(Exchanges.Commerce, CREDENTIALS_CHANGED_ROUTING_KEY, event, { messageId: `credentials-changed:${user.id}:${event.credentialsVersion}` })
+    await this.rabbit
+      .dispatch(MessageContracts.CredentialsChanged, new RabbitRecord(event, { messageId: `credentials-changed:${user.id}:${event.credentialsVersion}` }))
       .catch((error: Error) => this.logger.warn({ msg: 'CredentialsChanged not broadcast; api caches expire instead', err: error.message }));
     return changed;
   }

@@ -1,18 +1,7 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
-import type { Channel, ConsumeMessage } from 'amqplib';
-import {
-  AccountErrorCodes,
-  AccountRpcQueues,
-  Credentials,
-  CREDENTIALS_CHANGED_ROUTING_KEY,
-  CredentialsChanged,
-  decodeMessage,
-  DomainError,
-  Exchanges,
-  UserRequest,
-} from '@app/contracts';
-import { RABBITMQ_CONNECTION, RabbitRpcClient } from '@app/messaging';
+import { Controller, Injectable } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { AccountErrorCodes, AccountRpc, Credentials, CredentialsChanged, DomainError, MessageContracts, UserRequest } from '@app/contracts';
+import { RabbitClient, RabbitEvent } from '@app/messaging';
 import { ApiEnv } from '../config/api.env';
 
 interface Entry {
@@ -24,44 +13,26 @@ interface Entry {
  * What the api knows of each user's credentials version and roles, so a token issued before a
  * password change is refused. Account is the source of truth: a miss asks it over RPC, an entry
  * lives CREDENTIALS_CACHE_TTL_MS, and every api instance hears `CredentialsChanged` on its own
- * exclusive queue, so a change is enforced at once everywhere (the TTL bounds the damage of a
- * lost broadcast, e.g. while the broker restarts).
+ * broadcast queue ({@link CredentialsChangedController}), so a change is enforced at once
+ * everywhere (the TTL bounds the damage of a lost broadcast, e.g. while the broker restarts).
  */
 @Injectable()
-export class CredentialsCache implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(CredentialsCache.name);
+export class CredentialsCache {
   private readonly entries = new Map<string, Entry>();
   /** Versions heard of before any lookup: a late RPC answer never lowers them. */
   private readonly floors = new Map<string, number>();
-  private channel?: ChannelWrapper;
 
   constructor(
-    private readonly rpc: RabbitRpcClient,
+    private readonly rabbit: RabbitClient,
     private readonly env: ApiEnv,
-    @Inject(RABBITMQ_CONNECTION) private readonly connection: AmqpConnectionManager,
   ) {}
-
-  onModuleInit(): void {
-    this.channel = this.connection.createChannel({
-      name: 'credentials-changed',
-      setup: async (ch: Channel) => {
-        await ch.assertExchange(Exchanges.Commerce, 'topic', { durable: true });
-        // Server-named, exclusive: one per api instance, gone with it; a fanout of a topic key.
-        const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
-        await ch.bindQueue(queue, Exchanges.Commerce, CREDENTIALS_CHANGED_ROUTING_KEY);
-        await ch.consume(queue, (message) => message && this.onChanged(message), { noAck: true });
-      },
-    });
-  }
 
   async get(userId: string): Promise<Credentials> {
     const now = Date.now();
     const cached = this.entries.get(userId);
     if (cached && cached.expiresAt > now) return cached.credentials;
     try {
-      const fresh = await this.rpc.request<Credentials>(AccountRpcQueues.GetCredentials, { userId } satisfies UserRequest, {
-        timeoutMs: this.env.RPC_TIMEOUT_MS,
-      });
+      const fresh = await this.rabbit.request(AccountRpc.GetCredentials, { userId } satisfies UserRequest);
       this.remember(fresh);
       return this.entries.get(userId)!.credentials;
     } catch (error) {
@@ -85,19 +56,21 @@ export class CredentialsCache implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  private onChanged(message: ConsumeMessage): void {
-    const decoded = decodeMessage(CredentialsChanged, message.content);
-    if (!decoded.ok) {
-      this.logger.warn({ msg: 'ignoring an invalid CredentialsChanged', reason: decoded.reason });
-      return;
-    }
-    const { userId, credentialsVersion } = decoded.value;
+  /** A password changed somewhere: tokens older than `credentialsVersion` are void from now on. */
+  changed({ userId, credentialsVersion }: CredentialsChanged): void {
     this.floors.set(userId, Math.max(this.floors.get(userId) ?? 0, credentialsVersion));
     const cached = this.entries.get(userId);
     if (cached && cached.credentials.credentialsVersion < credentialsVersion) this.entries.delete(userId);
   }
+}
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.channel?.close();
+/** Every api instance's broadcast queue of `CredentialsChanged`. */
+@Controller()
+export class CredentialsChangedController {
+  constructor(private readonly cache: CredentialsCache) {}
+
+  @RabbitEvent(MessageContracts.CredentialsChanged)
+  changed(@Payload() event: CredentialsChanged): void {
+    this.cache.changed(event);
   }
 }

@@ -6,10 +6,10 @@ import {
   PriceChangeAccepted,
   PriceChanged,
   ShopItem,
-  ShopRpcQueues,
+  ShopRpc,
   SKU_PATTERN,
 } from '@app/contracts';
-import { RabbitRpcClient } from '@app/messaging';
+import { RabbitClient } from '@app/messaging';
 import { metricsRegistry } from '@app/observability';
 import { ApiEnv } from '../config/api.env';
 import { CatalogViewRepository } from './catalog-view.repository';
@@ -46,15 +46,11 @@ export class CatalogService {
   private readonly viewRefreshedAt = new Map<string, number>();
 
   constructor(
-    private readonly rpc: RabbitRpcClient,
+    private readonly rabbit: RabbitClient,
     private readonly view: CatalogViewRepository,
     private readonly env: ApiEnv,
   ) {
     this.cache = new ItemCache(env.CATALOG_CACHE_TTL_MS);
-  }
-
-  private request<R>(queue: string, message: object): Promise<R> {
-    return this.rpc.request<R>(queue, message, { timeoutMs: this.env.RPC_TIMEOUT_MS });
   }
 
   async get(sku: string): Promise<ShopItem> {
@@ -76,7 +72,7 @@ export class CatalogService {
   private async fetch(sku: string): Promise<ShopItem> {
     const ticket = this.cache.ticket(sku);
     try {
-      const item = await this.request<ShopItem>(ShopRpcQueues.GetItem, { sku });
+      const item = await this.rabbit.request(ShopRpc.GetItem, { sku });
       cacheLookups.inc({ source: 'shop' });
       this.cache.setItem(item, ticket);
       this.refreshView(item);
@@ -100,28 +96,28 @@ export class CatalogService {
       return cached;
     }
     const ticket = this.cache.pageTicket();
-    const page = await this.request<ItemPage>(ShopRpcQueues.ListItems, { limit, ...(query.pageToken ? { pageToken: query.pageToken } : {}) });
+    const page = await this.rabbit.request(ShopRpc.ListItems, { limit, ...(query.pageToken ? { pageToken: query.pageToken } : {}) });
     cacheLookups.inc({ source: 'shop' });
     this.cache.setPage(key, page, ticket);
     return page;
   }
 
   async create(body: CreateItemRequestDto): Promise<ShopItem> {
-    const item = await this.request<ShopItem>(ShopRpcQueues.CreateItem, body);
+    const item = await this.rabbit.request(ShopRpc.CreateItem, body);
     this.cache.evict(item.sku);
     return item;
   }
 
   async restock(sku: string, body: RestockItemRequestDto): Promise<ShopItem> {
     checkSku(sku);
-    const item = await this.request<ShopItem>(ShopRpcQueues.RestockItem, { sku, quantity: body.quantity });
+    const item = await this.rabbit.request(ShopRpc.RestockItem, { sku, quantity: body.quantity });
     this.cache.evict(sku);
     return item;
   }
 
   async changePrice(sku: string, body: ChangePriceRequestDto): Promise<PriceChangeAccepted> {
     checkSku(sku);
-    const accepted = await this.request<PriceChangeAccepted>(ShopRpcQueues.ChangePrice, { sku, price: body.price });
+    const accepted = await this.rabbit.request(ShopRpc.ChangePrice, { sku, price: body.price });
     this.cache.evict(sku);
     return accepted;
   }

@@ -1,7 +1,15 @@
 import 'reflect-metadata';
-import { DomainError } from '@app/contracts';
+import { DomainError, RpcContract } from '@app/contracts';
+import { RabbitRecord } from '@app/messaging';
 import { ApiEnv } from '../config/api.env';
 import { MAX_WAITS_PER_USER, purchaseIdFor, PurchasesService } from './purchases.service';
+
+/** A stub of RabbitClient.request (a port of our own) that sees queue names and payloads. */
+function rabbitStub(answer: (queue: string, message: any) => Promise<unknown>) {
+  return {
+    request: jest.fn((contract: RpcContract, data: object) => answer(contract.pattern, data instanceof RabbitRecord ? data.data : data)),
+  };
+}
 
 describe(PurchasesService.name, () => {
   it('names the same purchase for the same user and Idempotency-Key, another for anyone else', () => {
@@ -14,16 +22,14 @@ describe(PurchasesService.name, () => {
 
   it('passes the catalog price to account, and no price for an sku the catalog does not know', async () => {
     const requests: [string, any][] = [];
-    const rpc = {
-      request: jest.fn(async (queue: string, message: any) => {
-        requests.push([queue, message]);
-        if (queue === 'shop.rpc.get-item') {
-          if (message.sku === 'known') return { sku: 'known', name: 'K', price: 250, quantity: 3, priceVersion: 0 };
-          throw new DomainError('ITEM.NOT_FOUND', 'not_found', 'no such item');
-        }
-        return { purchaseId: message.purchaseId, status: 'PENDING' };
-      }),
-    };
+    const rpc = rabbitStub(async (queue, message) => {
+      requests.push([queue, message]);
+      if (queue === 'shop.rpc.get-item') {
+        if (message.sku === 'known') return { sku: 'known', name: 'K', price: 250, quantity: 3, priceVersion: 0 };
+        throw new DomainError('ITEM.NOT_FOUND', 'not_found', 'no such item');
+      }
+      return { purchaseId: message.purchaseId, status: 'PENDING' };
+    });
     const sut = new PurchasesService(rpc as any, new ApiEnv());
     await sut.place('u1', 'known', 2, 'key');
     await sut.place('u1', 'unknown', 1);
@@ -41,24 +47,22 @@ describe(PurchasesService.name, () => {
 
   it('holds long polls on their own queue, at most MAX_WAITS_PER_USER per user; past that, answers at once', async () => {
     const held: (() => void)[] = [];
-    const rpc = {
-      request: jest.fn((queue: string, message: { purchaseId: string }) =>
-        queue === 'account.rpc.wait-purchase'
-          ? new Promise((resolve) => held.push(() => resolve({ purchaseId: message.purchaseId, status: 'COMPLETED' })))
-          : Promise.resolve({ purchaseId: message.purchaseId, status: 'PENDING' }),
-      ),
-    };
+    const rpc = rabbitStub((queue, message: { purchaseId: string }) =>
+      queue === 'account.rpc.wait-purchase'
+        ? new Promise((resolve) => held.push(() => resolve({ purchaseId: message.purchaseId, status: 'COMPLETED' })))
+        : Promise.resolve({ purchaseId: message.purchaseId, status: 'PENDING' }),
+    );
     const sut = new PurchasesService(rpc as any, new ApiEnv());
     const waits = Array.from({ length: MAX_WAITS_PER_USER }, (_, i) => sut.get('u1', `p${i}`, 10_000));
     await expect(sut.get('u1', 'px', 10_000)).resolves.toMatchObject({ status: 'PENDING' });
     await expect(sut.get('u2', 'py', 0)).resolves.toMatchObject({ status: 'PENDING' });
-    const queues = rpc.request.mock.calls.map(([queue]) => queue);
+    const queues = rpc.request.mock.calls.map(([contract]) => contract.pattern);
     expect(queues.filter((q) => q === 'account.rpc.wait-purchase')).toHaveLength(MAX_WAITS_PER_USER);
     expect(queues.filter((q) => q === 'account.rpc.get-purchase')).toHaveLength(2);
     held.forEach((release) => release());
     await Promise.all(waits);
     // Released: the user may wait again.
     void sut.get('u1', 'pz', 10_000);
-    expect(rpc.request.mock.calls.at(-1)?.[0]).toBe('account.rpc.wait-purchase');
+    expect(rpc.request.mock.calls.at(-1)?.[0].pattern).toBe('account.rpc.wait-purchase');
   });
 });

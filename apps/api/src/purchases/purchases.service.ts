@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import {
-  AccountRpcQueues,
+  AccountRpc,
   DomainError,
   GetPurchaseRequest,
   ListPurchasesRequest,
@@ -9,10 +9,9 @@ import {
   PurchasePage,
   PurchaseView,
   ShopErrorCodes,
-  ShopItem,
-  ShopRpcQueues,
+  ShopRpc,
 } from '@app/contracts';
-import { RabbitRpcClient } from '@app/messaging';
+import { RabbitClient, RabbitRecord } from '@app/messaging';
 import { ApiEnv } from '../config/api.env';
 
 const DEFAULT_PAGE = 20;
@@ -33,7 +32,7 @@ export class PurchasesService {
   private readonly waits = new Map<string, number>();
 
   constructor(
-    private readonly rpc: RabbitRpcClient,
+    private readonly rabbit: RabbitClient,
     private readonly env: ApiEnv,
   ) {}
 
@@ -42,7 +41,7 @@ export class PurchasesService {
     const purchaseId = key ? purchaseIdFor(userId, key) : randomUUID();
     const unitPrice = await this.priceOf(sku);
     const request: PlacePurchaseRequest = { purchaseId, userId, sku, quantity, unitPrice };
-    return this.call<PurchaseView>(AccountRpcQueues.PlacePurchase, request);
+    return this.rabbit.request(AccountRpc.PlacePurchase, request);
   }
 
   /**
@@ -53,13 +52,12 @@ export class PurchasesService {
   async get(userId: string, purchaseId: string, waitMs?: number): Promise<PurchaseView> {
     const held = this.waits.get(userId) ?? 0;
     if (!waitMs || held >= MAX_WAITS_PER_USER) {
-      return this.call<PurchaseView>(AccountRpcQueues.GetPurchase, { userId, purchaseId } satisfies GetPurchaseRequest);
+      return this.rabbit.request(AccountRpc.GetPurchase, { userId, purchaseId } satisfies GetPurchaseRequest);
     }
     this.waits.set(userId, held + 1);
     try {
-      return await this.rpc.request<PurchaseView>(AccountRpcQueues.WaitPurchase, { userId, purchaseId, waitMs } satisfies GetPurchaseRequest, {
-        timeoutMs: waitMs + this.env.RPC_TIMEOUT_MS,
-      });
+      const request: GetPurchaseRequest = { userId, purchaseId, waitMs };
+      return await this.rabbit.request(AccountRpc.WaitPurchase, new RabbitRecord(request, { timeoutMs: waitMs + this.env.RPC_TIMEOUT_MS }));
     } finally {
       const left = (this.waits.get(userId) ?? 1) - 1;
       if (left > 0) this.waits.set(userId, left);
@@ -68,19 +66,15 @@ export class PurchasesService {
   }
 
   list(userId: string, limit = DEFAULT_PAGE, pageToken?: string): Promise<PurchasePage> {
-    return this.call<PurchasePage>(AccountRpcQueues.ListPurchases, { userId, limit, pageToken } satisfies ListPurchasesRequest);
+    return this.rabbit.request(AccountRpc.ListPurchases, { userId, limit, pageToken } satisfies ListPurchasesRequest);
   }
 
   private async priceOf(sku: string): Promise<number | undefined> {
     try {
-      return (await this.call<ShopItem>(ShopRpcQueues.GetItem, { sku })).price;
+      return (await this.rabbit.request(ShopRpc.GetItem, { sku })).price;
     } catch (error) {
       if (error instanceof DomainError && error.code === ShopErrorCodes.NotFound) return undefined;
       throw error;
     }
-  }
-
-  private call<R>(queue: string, request: object): Promise<R> {
-    return this.rpc.request<R>(queue, request, { timeoutMs: this.env.RPC_TIMEOUT_MS });
   }
 }

@@ -1,22 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import { MailerRpcQueues, UnwatchSkuRequest, WatchlistChanged, WatchSkuRequest } from '@app/contracts';
-import { RabbitRpcClient } from '@app/messaging';
+import { MailerRpc, UnwatchSkuRequest, WatchSkuRequest } from '@app/contracts';
+import { RabbitClient } from '@app/messaging';
 import type { AuthUser } from '../auth';
-
-const RPC_TIMEOUT_MS = 5_000;
 
 /** The watchlist is kept by the mailer (the one that mails the watchers); the api asks it over RPC. */
 @Injectable()
 export class WatchlistService {
-  constructor(private readonly rpc: RabbitRpcClient) {}
+  constructor(private readonly rabbit: RabbitClient) {}
 
   async watch(user: AuthUser, sku: string): Promise<void> {
     const request: WatchSkuRequest = { userId: user.id, email: user.email, sku };
-    await this.rpc.request<WatchlistChanged>(MailerRpcQueues.Watch, request, { timeoutMs: RPC_TIMEOUT_MS });
+    await this.rabbit.request(MailerRpc.Watch, request);
   }
 
   async unwatch(user: AuthUser, sku: string): Promise<void> {
     const request: UnwatchSkuRequest = { userId: user.id, sku };
-    await this.rpc.request<WatchlistChanged>(MailerRpcQueues.Unwatch, request, { timeoutMs: RPC_TIMEOUT_MS });
+    await this.rabbit.request(MailerRpc.Unwatch, request);
   }
 }

@@ -1,9 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Transporter } from 'nodemailer';
-import { DomainError, MAIL_DATA_CONTRACTS, SendMail } from '@app/contracts';
+import { checkContract, DomainError, MAIL_DATA_CONTRACTS, SendMail } from '@app/contracts';
 import { MailerEnv } from '../config/mailer.env';
 import { SMTP_TRANSPORT } from '../smtp/smtp.module';
 import { MailLogRepository } from './mail-log.repository';
@@ -97,14 +95,12 @@ export class MailSenderService {
   render(request: SendMail): RenderedMail {
     const Contract = MAIL_DATA_CONTRACTS[request.kind];
     // The top-level name is the recipient's too; the data's own wins.
-    const data = plainToInstance(Contract, { ...request.data, name: request.data.name ?? request.name });
-    const errors = validateSync(data, { forbidUnknownValues: true });
-    if (errors.length > 0) {
+    const checked = checkContract(Contract as new () => object, { ...request.data, name: request.data.name ?? request.name });
+    if (!checked.ok) {
       mailRequests.inc({ kind: request.kind, outcome: 'rejected' });
-      const reasons = errors.flatMap((e) => Object.values(e.constraints ?? { [e.property]: `${e.property} is invalid` }));
-      throw new DomainError(MailErrorCodes.InvalidData, 'invalid', `data of a ${request.kind} mail: ${reasons.join('; ')}`);
+      throw new DomainError(MailErrorCodes.InvalidData, 'invalid', `data of a ${request.kind} mail: ${checked.problems}`);
     }
-    return renderMail(request.kind, request.to, data as never, this.env.MAIL_CURRENCY);
+    return renderMail(request.kind, request.to, checked.value as never, this.env.MAIL_CURRENCY);
   }
 
   /**

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { MailLogRepository } from './mail-log.repository';
 import { MailSenderService } from './mail-sender.service';
-import { SendMailConsumer } from './send-mail.consumer';
+import { SendMailController } from './send-mail.controller';
 
 @Module({
-  providers: [MailLogRepository, MailSenderService, SendMailConsumer],
+  controllers: [SendMailController],
+  providers: [MailLogRepository, MailSenderService],
   exports: [MailSenderService],
 })
 export class MailModule {}

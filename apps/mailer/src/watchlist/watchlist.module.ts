@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
-import { PriceChangedConsumer } from './price-changed.consumer';
-import { WatchlistRpcConsumer } from './watchlist-rpc.consumer';
+import { PriceChangedController } from './price-changed.controller';
+import { WatchlistController } from './watchlist.controller';
 import { WatchlistRepository } from './watchlist.repository';
 import { WatchlistService } from './watchlist.service';
 
 @Module({
-  providers: [WatchlistRepository, WatchlistService, WatchlistRpcConsumer, PriceChangedConsumer],
+  controllers: [WatchlistController, PriceChangedController],
+  providers: [WatchlistRepository, WatchlistService],
 })
 export class WatchlistModule {}

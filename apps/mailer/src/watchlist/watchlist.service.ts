@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { PriceChanged, priceDropMailId, Queues, SendMail, UnwatchSkuRequest, WatchlistChanged, WatchSkuRequest } from '@app/contracts';
-import { RabbitPublisher } from '@app/messaging';
+import { MessageContracts, PriceChanged, priceDropMailId, SendMail, UnwatchSkuRequest, WatchlistChanged, WatchSkuRequest } from '@app/contracts';
+import { RabbitClient, RabbitRecord } from '@app/messaging';
 import { priceDropMails, priceEventsIgnored } from '../mail/mail.metrics';
 import { WatchlistRepository } from './watchlist.repository';
 
@@ -13,7 +13,7 @@ export class WatchlistService {
 
   constructor(
     private readonly repository: WatchlistRepository,
-    private readonly publisher: RabbitPublisher,
+    private readonly rabbit: RabbitClient,
   ) {}
 
   async watch(request: WatchSkuRequest): Promise<WatchlistChanged> {
@@ -50,10 +50,8 @@ export class WatchlistService {
                 kind: 'price-drop',
                 data: { name: watcher.name, sku: event.sku, itemName: event.name, oldPrice: event.oldPrice, newPrice: event.newPrice },
               };
-              return this.publisher.sendToQueue(Queues.MailSend, mail, {
-                messageId: priceDropMailId(event.sku, event.version, watcher.userId),
-                correlationId,
-              });
+              const messageId = priceDropMailId(event.sku, event.version, watcher.userId);
+              return this.rabbit.dispatch(MessageContracts.SendMail, new RabbitRecord(mail, { messageId, correlationId }));
             }),
           );
         }

@@ -1,13 +1,10 @@
-import { Global, Module } from '@nestjs/common';
-import { HealthIndicatorService } from '@nestjs/terminus';
+import { Module } from '@nestjs/common';
 import { ApplyStockEventsService } from './apply-stock-events.service';
-import { StockConsumerHealthIndicator, StockEventsConsumer } from './stock-events.consumer';
+import { StockEventsController } from './stock-events.controller';
 import { StockEventsRepository } from './stock-events.repository';
 
-// Global so the app's HealthModule can resolve the consumer's readiness indicator.
-@Global()
 @Module({
-  providers: [StockEventsRepository, ApplyStockEventsService, StockEventsConsumer, HealthIndicatorService, StockConsumerHealthIndicator],
-  exports: [StockConsumerHealthIndicator],
+  controllers: [StockEventsController],
+  providers: [StockEventsRepository, ApplyStockEventsService],
 })
 export class StockModule {}

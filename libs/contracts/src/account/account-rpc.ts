@@ -1,8 +1,8 @@
 import { Type } from 'class-transformer';
-import { IsEmail, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
+import { IsArray, IsEmail, IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 
 /**
- * Request/reply operations of the account app (RabbitMQ RPC via `RabbitRpcClient.request`).
+ * Queue names of the request/reply operations of the account app (their contracts: `AccountRpc` in topology.ts).
  * Errors come back as DomainErrors with the codes in `AccountErrorCodes`.
  */
 export const AccountRpcQueues = {
@@ -95,7 +95,7 @@ export class GetPurchaseRequest {
 export class ListPurchasesRequest {
   @IsString() @Length(1, 64) userId: string;
   @Type(() => Number) @IsInt() @Min(1) @Max(MAX_PURCHASE_PAGE) limit: number;
-  @IsOptional() @IsString() @Length(1, 256) @Matches(/^[A-Za-z0-9_-]+$/) pageToken?: string;
+  @IsOptional() @IsString() @Length(1, 256) @Matches(/^[A-Za-z0-9_.-]+$/) pageToken?: string;
 }
 
 export class CredentialsChanged {
@@ -103,39 +103,41 @@ export class CredentialsChanged {
   @IsInt() @Min(0) credentialsVersion: number;
 }
 
-export interface AccountView {
-  id: string;
-  email: string;
-  name: string;
-  balance: number;
-  roles: string[];
+// Replies: checked by the caller when they arrive, so a service that drifts from its contract is caught at the call.
+
+export class AccountView {
+  @IsString() @Length(1, 64) id: string;
+  @IsString() @Length(1, 254) email: string;
+  @IsString() @Length(1, 200) name: string;
+  @IsInt() @Min(0) balance: number;
+  @IsArray() @IsString({ each: true }) roles: string[];
 }
 
-export interface Credentials {
-  id: string;
-  email: string;
-  roles: string[];
+export class Credentials {
+  @IsString() @Length(1, 64) id: string;
+  @IsString() @Length(1, 254) email: string;
+  @IsArray() @IsString({ each: true }) roles: string[];
   /** Grows by one per password change; a token carrying an older one is void. */
-  credentialsVersion: number;
+  @IsInt() @Min(0) credentialsVersion: number;
 }
 
-export interface BalanceView {
-  id: string;
-  balance: number;
+export class BalanceView {
+  @IsString() @Length(1, 64) id: string;
+  @IsInt() @Min(0) balance: number;
 }
 
-export interface PurchaseView {
-  purchaseId: string;
-  sku: string;
-  quantity: number;
-  amount: number;
-  status: PurchaseStatus;
-  reason?: string;
-  createdAt: string;
-  updatedAt: string;
+export class PurchaseView {
+  @IsString() @Length(1, 64) purchaseId: string;
+  @IsString() @Length(1, 64) sku: string;
+  @IsInt() @Min(1) quantity: number;
+  @IsInt() @Min(0) amount: number;
+  @IsIn(PURCHASE_STATUSES) status: PurchaseStatus;
+  @IsOptional() @IsString() reason?: string;
+  @IsISO8601() createdAt: string;
+  @IsISO8601() updatedAt: string;
 }
 
-export interface PurchasePage {
-  items: PurchaseView[];
-  nextPageToken: string | null;
+export class PurchasePage {
+  @IsArray() @ValidateNested({ each: true }) @Type(() => PurchaseView) items: PurchaseView[];
+  @IsOptional() @IsString() nextPageToken: string | null;
 }

@@ -1,5 +1,6 @@
 import { IsInt, IsISO8601, IsString, Length, Matches, Min } from 'class-validator';
 import { Topics } from '../names';
+import { SKU_PATTERN } from '../sku';
 
 /**
  * Published once per price change by shop on `catalog.price-changed.v1`, keyed by sku.
@@ -7,7 +8,7 @@ import { Topics } from '../names';
  * not newer than the one it has applied, so replays and reordering change nothing.
  */
 export class PriceChanged {
-  @IsString() @Length(1, 64) @Matches(/^[A-Za-z0-9._-]+$/) sku: string;
+  @IsString() @Length(1, 64) @Matches(SKU_PATTERN) sku: string;
   @IsString() @Length(1, 200) name: string;
   @IsInt() @Min(0) oldPrice: number;
   @IsInt() @Min(0) newPrice: number;

@@ -1,7 +1,8 @@
-import { IsEmail, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { SKU_PATTERN } from '../sku';
+import { IsBoolean, IsEmail, IsOptional, IsString, Length, Matches } from 'class-validator';
 
 /**
- * Request/reply operations of the mailer app (RabbitMQ RPC via `RabbitRpcClient.request`).
+ * Queue names of the request/reply operations of the mailer app (their contracts: `MailerRpc` in topology.ts).
  * The watchlist lives in the mailer's keyspace because the mailer is the only reader: it mails
  * the watchers of a sku when its price goes down.
  */
@@ -12,21 +13,19 @@ export const MailerRpcQueues = {
   Unwatch: 'mailer.rpc.unwatch',
 } as const;
 
-const SKU = /^[A-Za-z0-9._-]+$/;
-
 export class WatchSkuRequest {
   @IsString() @Length(1, 64) userId: string;
   @IsEmail() email: string;
   @IsOptional() @IsString() @Length(1, 200) name?: string;
-  @IsString() @Length(1, 64) @Matches(SKU) sku: string;
+  @IsString() @Length(1, 64) @Matches(SKU_PATTERN) sku: string;
 }
 
 export class UnwatchSkuRequest {
   @IsString() @Length(1, 64) userId: string;
-  @IsString() @Length(1, 64) @Matches(SKU) sku: string;
+  @IsString() @Length(1, 64) @Matches(SKU_PATTERN) sku: string;
 }
 
 export class WatchlistChanged {
-  sku: string;
-  watching: boolean;
+  @IsString() @Length(1, 64) sku: string;
+  @IsBoolean() watching: boolean;
 }

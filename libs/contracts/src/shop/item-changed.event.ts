@@ -1,4 +1,5 @@
 import { IsISO8601, IsString, Length, Matches } from 'class-validator';
+import { SKU_PATTERN } from '../sku';
 
 /** Routing key on `Exchanges.Commerce` of {@link ItemChanged}. */
 export const ItemChangedRoutingKey = 'catalog.item-changed';
@@ -9,6 +10,6 @@ export const ItemChangedRoutingKey = 'catalog.item-changed';
  * leaves a cache entry until its TTL; the durable price event is PriceChanged on Kafka.
  */
 export class ItemChanged {
-  @IsString() @Length(1, 64) @Matches(/^[A-Za-z0-9._-]+$/) sku: string;
+  @IsString() @Length(1, 64) @Matches(SKU_PATTERN) sku: string;
   @IsISO8601() changedAt: string;
 }

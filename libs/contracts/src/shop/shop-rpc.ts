@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { SKU_PATTERN } from '../sku';
+import { IsArray, IsInt, IsISO8601, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 
 /**
- * Request/reply operations of the shop app (RabbitMQ RPC via `RabbitRpcClient.request`).
+ * Queue names of the request/reply operations of the shop app (their contracts: `ShopRpc` in topology.ts).
  * Errors come back as DomainErrors with the codes in `ShopErrorCodes`.
  */
 export const ShopRpcQueues = {
@@ -26,7 +27,6 @@ export const ShopErrorCodes = {
   InvalidPageToken: 'ITEM.INVALID_PAGE_TOKEN',
 } as const;
 
-export const SKU_PATTERN = /^[A-Za-z0-9._-]+$/;
 /** Prices in cents; a bound keeps them exact as JSON numbers. */
 export const MAX_PRICE_CENTS = 1_000_000_000_000;
 /** Quantities are Cassandra ints; the bound leaves room for restocks to be rejected cleanly. */
@@ -35,11 +35,11 @@ export const MAX_ITEMS_PAGE = 1000;
 
 /** An item as shop sees it now. `priceVersion` grows by one per price change (0 = never changed). */
 export class ShopItem {
-  sku: string;
-  name: string;
-  price: number;
-  quantity: number;
-  priceVersion: number;
+  @IsString() @Length(1, 64) sku: string;
+  @IsString() @Length(1, 200) name: string;
+  @IsInt() @Min(0) price: number;
+  @IsInt() @Min(0) quantity: number;
+  @IsInt() @Min(0) priceVersion: number;
 }
 
 export class GetItemRequest {
@@ -65,11 +65,11 @@ export class ChangePriceRequest {
 
 /** The change is recorded; its PriceChanged event (same version) is on its way to Kafka. */
 export class PriceChangeAccepted {
-  sku: string;
-  oldPrice: number;
-  newPrice: number;
-  version: number;
-  changedAt: string;
+  @IsString() @Length(1, 64) sku: string;
+  @IsInt() @Min(0) oldPrice: number;
+  @IsInt() @Min(0) newPrice: number;
+  @IsInt() @Min(1) version: number;
+  @IsISO8601() changedAt: string;
 }
 
 export class ListItemsRequest {
@@ -78,6 +78,6 @@ export class ListItemsRequest {
 }
 
 export class ItemPage {
-  items: ShopItem[];
-  nextPageToken: string | null;
+  @IsArray() @ValidateNested({ each: true }) @Type(() => ShopItem) items: ShopItem[];
+  @IsOptional() @IsString() nextPageToken: string | null;
 }

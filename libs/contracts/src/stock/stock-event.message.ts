@@ -11,12 +11,13 @@ import {
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
+import { SKU_WITH_LENGTH_PATTERN } from '../sku';
 
 export const STOCK_EVENT_TYPES = ['delivery', 'sale', 'adjustment', 'count'] as const;
 export type StockEventType = (typeof STOCK_EVENT_TYPES)[number];
 
-/** Characters allowed in a sku (and in a store id). */
-export const STOCK_SKU_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+/** A store id and a sku follow the same rule (libs/contracts/src/sku.ts). */
+export const STOCK_SKU_PATTERN = SKU_WITH_LENGTH_PATTERN;
 export const MAX_STOCK_QUANTITY = 1_000_000_000;
 /** ISO-8601 date-time with a time zone (Z or ±hh:mm), as `Date.parse` reads it reliably. */
 export const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;

@@ -1,78 +1,14 @@
-import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { Admin, ITopicConfig, Kafka, logLevel as KafkaLogLevel, LogEntry } from 'kafkajs';
+import { Admin } from 'kafkajs';
 import { probe, ReadinessIndicator } from '@app/observability';
+import { createKafka, createProbeKafka, KafkaTopics } from './kafka.client';
+import { KafkaConsumersHealthIndicator } from './kafka-consumers.health';
+import { KafkaServer } from './kafka.server';
+import { KAFKA, KAFKA_OPTIONS, type KafkaConsumerOverrides, type KafkaModuleOptions, type KafkaOptions } from './kafka.tokens';
 
-import { KAFKA, KAFKA_OPTIONS, type KafkaOptions } from './kafka.tokens';
-
-export { KAFKA, KAFKA_OPTIONS };
-export type { KafkaOptions };
-
-/** kafkajs log lines through Nest's logger (so they come out as the app's JSON lines). */
-function kafkaLogCreator() {
-  const logger = new Logger('kafkajs');
-  return () =>
-    ({ level, log }: LogEntry) => {
-      const { message, ...extra } = log;
-      const line = { msg: message, ...extra };
-      if (level === KafkaLogLevel.ERROR) logger.error(line);
-      else if (level === KafkaLogLevel.WARN) logger.warn(line);
-      else if (level === KafkaLogLevel.INFO) logger.log(line);
-      else logger.debug(line);
-    };
-}
-
-/** The one factory that builds a kafkajs client; every app and tool uses it. */
-export function createKafka(options: KafkaOptions): Kafka {
-  return new Kafka({
-    clientId: options.clientId,
-    brokers: options.brokers,
-    connectionTimeout: 3000,
-    requestTimeout: 30000,
-    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 5000 },
-    logLevel: KafkaLogLevel.WARN,
-    logCreator: kafkaLogCreator(),
-  });
-}
-
-/** Topic creation that is safe to run from every instance at every start. */
-@Injectable()
-export class KafkaTopics {
-  private readonly logger = new Logger(KafkaTopics.name);
-
-  constructor(@Inject(KAFKA) private readonly kafka: Kafka) {}
-
-  async ensure(topics: ITopicConfig[]): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const existing = new Set(await admin.listTopics());
-      const missing = topics.filter((t) => !existing.has(t.topic));
-      if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
-    } finally {
-      await admin.disconnect();
-    }
-  }
-
-  /**
-   * `ensure`, retried with backoff until Kafka answers, so an app can start before Kafka does.
-   * Resolves false without creating anything once `stopped()` says the app is shutting down.
-   */
-  async ensureEventually(topics: ITopicConfig[], stopped: () => boolean = () => false): Promise<boolean> {
-    for (let delay = 500; !stopped(); delay = Math.min(delay * 2, 5000)) {
-      try {
-        await this.ensure(topics);
-        return true;
-      } catch (error) {
-        // Another instance created it between our listing and our create: that is success.
-        if (/already exists/i.test((error as Error).message)) return true;
-        this.logger.warn(`cannot make sure topics ${topics.map((t) => t.topic).join(', ')} exist (${(error as Error).message}); retrying in ${delay} ms`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-    return false;
-  }
-}
+export { createKafka, KAFKA, KAFKA_OPTIONS, KafkaTopics };
+export type { KafkaConsumerOverrides, KafkaModuleOptions, KafkaOptions };
 
 /**
  * Ready when the broker answers a metadata call. A fresh admin per failure: a client that lost
@@ -104,15 +40,7 @@ export class KafkaHealthIndicator implements ReadinessIndicator, OnApplicationSh
   }
 
   private async connect(): Promise<Admin> {
-    const kafka = new Kafka({
-      clientId: `${this.options.clientId}-health`,
-      brokers: this.options.brokers,
-      connectionTimeout: 1500,
-      requestTimeout: 2000,
-      retry: { retries: 0 },
-      logLevel: KafkaLogLevel.NOTHING,
-    });
-    const admin = kafka.admin();
+    const admin = createProbeKafka(this.options, 'health').admin();
     await admin.connect();
     return admin;
   }
@@ -122,11 +50,14 @@ export class KafkaHealthIndicator implements ReadinessIndicator, OnApplicationSh
   }
 }
 
-
+/**
+ * The app's Kafka client, topic creation, readiness, and {@link KafkaServer}, the transport of
+ * its `@KafkaBatch` handlers (connected by `runApp({ transports: [KafkaServer] })`).
+ */
 @Global()
 @Module({})
 export class KafkaModule {
-  static forRoot(options: KafkaOptions): DynamicModule {
+  static forRoot(options: KafkaModuleOptions): DynamicModule {
     return {
       module: KafkaModule,
       providers: [
@@ -135,8 +66,10 @@ export class KafkaModule {
         HealthIndicatorService,
         KafkaHealthIndicator,
         KafkaTopics,
+        KafkaServer,
+        KafkaConsumersHealthIndicator,
       ],
-      exports: [KAFKA, KAFKA_OPTIONS, KafkaHealthIndicator, KafkaTopics],
+      exports: [KAFKA, KAFKA_OPTIONS, KafkaHealthIndicator, KafkaTopics, KafkaServer, KafkaConsumersHealthIndicator],
     };
   }
 }

@@ -3,9 +3,8 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import amqp, { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { ChannelModel } from 'amqplib';
 import { probe, ReadinessIndicator } from '@app/observability';
-import { RabbitConsumers } from './rabbit-consumers';
-import { RabbitPublisher } from './rabbit-publisher';
-import { RabbitRpcClient } from './rabbit-rpc.client';
+import { RabbitClient } from './rabbitmq.client';
+import { RabbitServer } from './rabbitmq.server';
 
 import { RABBITMQ_CONNECTION, RABBITMQ_OPTIONS, type RabbitmqOptions } from './rabbitmq.tokens';
 
@@ -36,13 +35,17 @@ export function createRabbitConnection(options: RabbitmqOptions): AmqpConnection
   return connection;
 }
 
-/** Ready when a channel opens on the app's own connection. */
+/**
+ * Ready when a channel opens on the app's own connection and every queue the app's
+ * {@link RabbitServer} runs is being consumed.
+ */
 @Injectable()
 export class RabbitmqHealthIndicator implements ReadinessIndicator {
   readonly key = 'rabbitmq';
 
   constructor(
     @Inject(RABBITMQ_CONNECTION) private readonly connection: AmqpConnectionManager,
+    private readonly server: RabbitServer,
     private readonly indicators: HealthIndicatorService,
   ) {}
 
@@ -53,14 +56,16 @@ export class RabbitmqHealthIndicator implements ReadinessIndicator {
       if (!raw || !this.connection.isConnected()) throw new Error('not connected to the broker');
       const channel = await raw.createChannel();
       await channel.close();
+      const idle = this.server.notConsuming();
+      if (idle.length > 0) throw new Error(`not consuming ${idle.join(', ')}`);
     });
   }
 }
 
 /**
- * Closes in order: consumers stop and finish what they hold (their handlers may still publish),
- * then the publishing channels, then the connection. Closing the connection first would leave
- * the channels' close waiting forever.
+ * Closes in order, after Nest closed the RabbitServer (its consumers stopped and finished what
+ * they held; their handlers may still have published): the client's channels, then the
+ * connection. Closing the connection first would leave the channels' close waiting forever.
  */
 @Injectable()
 class RabbitmqLifecycle implements OnApplicationShutdown {
@@ -68,14 +73,14 @@ class RabbitmqLifecycle implements OnApplicationShutdown {
 
   constructor(
     @Inject(RABBITMQ_CONNECTION) private readonly connection: AmqpConnectionManager,
-    private readonly consumers: RabbitConsumers,
-    private readonly publisher: RabbitPublisher,
-    private readonly rpc: RabbitRpcClient,
+    private readonly server: RabbitServer,
+    private readonly client: RabbitClient,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.bounded('consumers', this.consumers.close(), 12_000);
-    await this.bounded('channels', Promise.all([this.publisher.close(), this.rpc.close()]), 3_000);
+    // Already closed when the app ran it as a microservice; a test module that did not still stops here.
+    await this.bounded('consumers', this.server.close(), 12_000);
+    await this.bounded('channels', this.client.close(), 3_000);
     await this.bounded('connection', this.connection.close(), 3_000);
   }
 
@@ -104,11 +109,10 @@ export class RabbitmqModule {
         HealthIndicatorService,
         RabbitmqHealthIndicator,
         RabbitmqLifecycle,
-        RabbitPublisher,
-        RabbitConsumers,
-        RabbitRpcClient,
+        RabbitServer,
+        RabbitClient,
       ],
-      exports: [RABBITMQ_CONNECTION, RABBITMQ_OPTIONS, RabbitmqHealthIndicator, RabbitPublisher, RabbitConsumers, RabbitRpcClient],
+      exports: [RABBITMQ_CONNECTION, RABBITMQ_OPTIONS, RabbitmqHealthIndicator, RabbitServer, RabbitClient],
     };
   }
 }

@@ -37,6 +37,6 @@ export class ListPurchasesQueryDto {
   @IsOptional()
   @IsString()
   @Length(1, 256)
-  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'pageToken is not one this api returned; start again without it' })
+  @Matches(/^[A-Za-z0-9_.-]+$/, { message: 'pageToken is not one this api returned; start again without it' })
   pageToken?: string;
 }

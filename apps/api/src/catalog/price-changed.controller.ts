@@ -1,8 +1,8 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Kafka } from 'kafkajs';
+import { Controller, Logger } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
 import { Counter } from 'prom-client';
-import { ConsumerGroups, PRICE_CHANGED_TOPICS, PriceChanged, Topics } from '@app/contracts';
-import { ConsumedMessage, KAFKA, KafkaBatchConsumer, KafkaTopics } from '@app/messaging';
+import { ConsumerGroups, PriceChanged, TopicContracts } from '@app/contracts';
+import { ConsumedMessage, KafkaBatch } from '@app/messaging';
 import { metricsRegistry } from '@app/observability';
 import { CatalogService } from './catalog.service';
 
@@ -14,40 +14,15 @@ const priceEvents = new Counter({
 });
 
 /** `catalog.price-changed` in consumer group `api`: keeps the catalog view and the cache current. */
-@Injectable()
-export class PriceChangedConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(PriceChangedConsumer.name);
-  private readonly consumer: KafkaBatchConsumer<PriceChanged>;
+@Controller()
+export class PriceChangedController {
+  private readonly logger = new Logger(PriceChangedController.name);
 
-  constructor(
-    @Inject(KAFKA) kafka: Kafka,
-    private readonly topics: KafkaTopics,
-    private readonly catalog: CatalogService,
-  ) {
-    this.consumer = new KafkaBatchConsumer(kafka, {
-      groupId: ConsumerGroups.ApiCatalog,
-      topic: Topics.PriceChanged,
-      deadLetterTopic: Topics.PriceChangedDeadLetter,
-      contract: PriceChanged,
-      fromBeginning: true,
-      handleBatch: (messages) => this.handleBatch(messages),
-    });
-  }
-
-  get stalledReason(): string | undefined {
-    return this.consumer.stalledReason;
-  }
-
-  onApplicationBootstrap(): void {
-    this.consumer.launch(this.topics, PRICE_CHANGED_TOPICS);
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.consumer.stop();
-  }
+  constructor(private readonly catalog: CatalogService) {}
 
   /** In order per sku (one partition per key); a failure throws, so the batch is retried and not committed. */
-  private async handleBatch(messages: ConsumedMessage<PriceChanged>[]): Promise<void> {
+  @KafkaBatch(TopicContracts.PriceChanged, { group: ConsumerGroups.ApiCatalog })
+  async applyBatch(@Payload() messages: ConsumedMessage<PriceChanged>[]): Promise<void> {
     for (const message of messages) {
       if (message.key !== null && message.key !== message.value.sku) {
         priceEvents.inc({ outcome: 'ignored' });
