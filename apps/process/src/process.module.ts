@@ -18,7 +18,7 @@ export class ProcessModule {
           clientId: 'process',
           brokers: env.kafkaBrokers,
           // Tests and the benchmark isolate a run with a topic and a group of their own.
-          consumers: {
+          topics: {
             [TopicContracts.StockEvents.topic]: {
               topic: env.STOCK_TOPIC,
               groupId: env.STOCK_CONSUMER_GROUP,

@@ -9,3 +9,4 @@ export * from './kafka/kafka.server';
 export * from './kafka/kafka.decorators';
 export * from './kafka/kafka-consumers.health';
 export * from './keyed-lanes';
+export * from './kafka/kafka.client';

@@ -6,6 +6,7 @@ import { Test } from '@nestjs/testing';
 import { IsInt, IsString, Min } from 'class-validator';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { lastValueFrom } from 'rxjs';
 import { createServer, Server as NetServer, Socket } from 'node:net';
 import { MessageHeaders, topic, TopicContract } from '@app/contracts';
 import {
@@ -14,6 +15,8 @@ import {
   KAFKA,
   KafkaBatch,
   KafkaBatchContext,
+  KafkaClient,
+  KafkaPublisher,
   KafkaConsumersHealthIndicator,
   KafkaModule,
   KafkaModuleOptions,
@@ -345,6 +348,38 @@ describe(KafkaServer.name, () => {
     expect(handled.map((h) => h.id).sort()).toEqual([...ids, ...later].sort());
     expect(handled.filter((h) => later.includes(h.id)).every((h) => h.by === 'a')).toBe(true);
     await closeApp(a);
+  });
+
+  it('KafkaClient creates its contract’s topic, refuses a record that breaks the contract, and its records reach the handler', async () => {
+    const contract = contractFor('client', 2);
+    const group = groupFor('client');
+    const producerRef = await Test.createTestingModule({
+      imports: [KafkaModule.forRoot({ clientId: `it-kafka-client-${run}`, brokers: BROKERS })],
+      providers: [KafkaPublisher, KafkaClient],
+    }).compile();
+    const producerApp = producerRef.createNestApplication(new FastifyAdapter(), { logger: false });
+    await producerApp.init();
+    try {
+      const client = producerApp.get(KafkaClient);
+      await expect(client.dispatch(contract, { key: 'k', value: { id: 'bad', n: -1 }, messageId: 'bad' })).rejects.toThrow(
+        /refusing to send an invalid .* record \(bad\): n must not be less than 0/,
+      );
+      // Nest's emit: an observable that completes once Kafka acknowledged; the topic is created first.
+      await lastValueFrom(client.emit(contract, [1, 2, 3].map((n) => ({ key: `k${n}`, value: { id: `c${n}`, n }, messageId: `client-${n}` }))), {
+        defaultValue: undefined,
+      });
+      const described = await admin.fetchTopicMetadata({ topics: [contract.topic, contract.deadLetterTopic] });
+      expect(Object.fromEntries(described.topics.map((t) => [t.name, t.partitions.length]))).toEqual({
+        [contract.topic]: 2,
+        [contract.deadLetterTopic]: 1,
+      });
+      const handled: ConsumedMessage<Ping>[] = [];
+      await startApp(contract, group, (batch) => void handled.push(...batch));
+      await waitFor('the three records handled', () => handled.length === 3);
+      expect(handled.map((m) => m.messageId).sort()).toEqual(['client-1', 'client-2', 'client-3']);
+    } finally {
+      await producerApp.close();
+    }
   });
 
   describe('while Kafka does not answer', () => {

@@ -1,9 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { Counter } from 'prom-client';
-import { DomainError, stockEventKey, validateStockEvent } from '@app/contracts';
-import { IngestEnv } from '../config/ingest.env';
-import { KafkaPublisher, OutgoingMessage } from '@app/messaging';
+import { DomainError, StockEventMessage, stockEventKey, TopicContracts, validateStockEvent } from '@app/contracts';
+import { KafkaClient, KafkaRecord } from '@app/messaging';
 import { correlationId, metricsRegistry } from '@app/observability';
 import { MAX_BODY_BYTES, RawEvent, readCsv, readJson, readNdjson, tooLarge } from './event-readers';
 
@@ -67,16 +66,19 @@ export function bodyKind(contentType: string | undefined): 'json' | 'ndjson' | '
 }
 
 @Injectable()
-export class IngestStockEventsService {
+export class IngestStockEventsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(IngestStockEventsService.name);
+  private stopping = false;
 
-  private readonly topic: string;
+  constructor(private readonly kafka: KafkaClient) {}
 
-  constructor(
-    private readonly publisher: KafkaPublisher,
-    env: IngestEnv,
-  ) {
-    this.topic = env.STOCK_TOPIC;
+  /** The stock topics are created in the background (Kafka may come up after ingest). */
+  onApplicationBootstrap(): void {
+    this.kafka.prepareEventually(TopicContracts.StockEvents, () => this.stopping);
+  }
+
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
   }
 
   /**
@@ -93,7 +95,7 @@ export class IngestStockEventsService {
     }
 
     const correlation = correlationId();
-    const messages: OutgoingMessage[] = [];
+    const messages: KafkaRecord<StockEventMessage>[] = [];
     const rejected: RejectedEvent[] = [];
     for await (const raw of source) {
       if (raw.error !== undefined) {
@@ -123,7 +125,7 @@ export class IngestStockEventsService {
       const publishChunks = async () => {
         for (let i = next; i < messages.length; i = next) {
           next += PUBLISH_CHUNK;
-          await this.publisher.publish(this.topic, messages.slice(i, i + PUBLISH_CHUNK));
+          await this.kafka.dispatch(TopicContracts.StockEvents, messages.slice(i, i + PUBLISH_CHUNK));
         }
       };
       await Promise.all(Array.from({ length: CHUNKS_IN_FLIGHT }, publishChunks));

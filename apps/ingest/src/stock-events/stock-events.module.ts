@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { rateLimitOptions, SharedThrottlerStorage } from '@app/http';
-import { KafkaPublisher, KAFKA_PUBLISHER_OPTIONS } from '@app/messaging';
+import { KafkaClient, KafkaPublisher, KAFKA_PUBLISHER_OPTIONS } from '@app/messaging';
 import { IngestEnv } from '../config/ingest.env';
 import { IngestStockEventsService } from './ingest-stock-events.service';
 import { StockEventsController } from './stock-events.controller';
-import { StockTopicSetup } from './stock-topic.setup';
 import { StoreApiKeyCheck } from './store-api-key.hook';
 
 @Module({
@@ -32,9 +31,9 @@ import { StoreApiKeyCheck } from './store-api-key.hook';
   providers: [
     { provide: KAFKA_PUBLISHER_OPTIONS, useFactory: (env: IngestEnv) => ({ timeoutMs: env.KAFKA_PUBLISH_TIMEOUT_MS }), inject: [IngestEnv] },
     KafkaPublisher,
+    KafkaClient,
     IngestStockEventsService,
     StoreApiKeyCheck,
-    StockTopicSetup,
   ],
 })
 export class StockEventsModule {}

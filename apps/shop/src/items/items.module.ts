@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { KafkaPublisher } from '@app/messaging';
+import { KafkaClient, KafkaPublisher } from '@app/messaging';
 import { PriceOutboxRelay } from '../price-outbox/price-outbox.relay';
 import { ReservationsRepository } from '../reservations/reservations.repository';
 import { ReservationsService } from '../reservations/reservations.service';
@@ -14,6 +14,7 @@ import { ItemsService } from './items.service';
   controllers: [ItemsController, SagaController],
   providers: [
     KafkaPublisher,
+    KafkaClient,
     ItemsRepository,
     ItemsService,
     CatalogNotifier,

@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
-import { PRICE_CHANGED_TOPICS, Topics } from '@app/contracts';
-import { KafkaPublisher, KafkaTopics, KeyedLanes } from '@app/messaging';
+import { PriceChanged, TopicContracts } from '@app/contracts';
+import { KafkaClient, KeyedLanes } from '@app/messaging';
 import { metricsRegistry } from '@app/observability';
 import { ShopEnv } from '../config/shop.env';
 import { ItemsRepository } from '../items/items.repository';
@@ -37,13 +37,11 @@ export class PriceOutboxRelay implements OnApplicationBootstrap, OnApplicationSh
   private readonly queued = new Set<string>();
   private readonly instanceId = randomUUID();
   private timer?: NodeJS.Timeout;
-  private topicsReady = false;
   private stopped = false;
 
   constructor(
     private readonly repository: ItemsRepository,
-    private readonly kafka: KafkaPublisher,
-    private readonly topics: KafkaTopics,
+    private readonly kafka: KafkaClient,
     private readonly env: ShopEnv,
   ) {}
 
@@ -70,7 +68,7 @@ export class PriceOutboxRelay implements OnApplicationBootstrap, OnApplicationSh
   /** One pass over every sku with a marker; failures are counted and left for the next pass. */
   async sweep(): Promise<void> {
     try {
-      await this.ensureTopics();
+      await this.kafka.prepare(TopicContracts.PriceChanged);
       const skus = await this.repository.outboxSkus();
       await Promise.all(skus.map((sku) => this.drain(sku).catch(() => undefined)));
     } catch (error) {
@@ -86,7 +84,7 @@ export class PriceOutboxRelay implements OnApplicationBootstrap, OnApplicationSh
     return this.lanes.run(sku, async () => {
       this.queued.delete(sku);
       try {
-        await this.ensureTopics();
+        await this.kafka.prepare(TopicContracts.PriceChanged);
         // Another instance is draining this sku: it publishes what is pending; our marker stays for the next pass.
         if (!(await this.repository.tryLeaseOutbox(sku, this.instanceId, LEASE_TTL_SECONDS))) return;
         try {
@@ -106,9 +104,9 @@ export class PriceOutboxRelay implements OnApplicationBootstrap, OnApplicationSh
     const startedMicros = BigInt(Date.now()) * 1000n;
     const pending = await this.repository.unpublished(sku);
     if (pending.length > 0) {
-      await this.kafka.publish(
-        Topics.PriceChanged,
-        pending.map(({ version, event }) => ({ key: sku, value: JSON.parse(event) as object, messageId: `price-changed:${sku}:${version}` })),
+      await this.kafka.dispatch(
+        TopicContracts.PriceChanged,
+        pending.map(({ version, event }) => ({ key: sku, value: JSON.parse(event) as PriceChanged, messageId: `price-changed:${sku}:${version}` })),
       );
       await this.repository.removePublished(sku, pending.map((p) => p.version));
       published.inc(pending.length);
@@ -117,9 +115,4 @@ export class PriceOutboxRelay implements OnApplicationBootstrap, OnApplicationSh
     await this.repository.clearOutbox(sku, startedMicros - MARKER_GRACE_MICROS);
   }
 
-  private async ensureTopics(): Promise<void> {
-    if (this.topicsReady) return;
-    await this.topics.ensure(PRICE_CHANGED_TOPICS);
-    this.topicsReady = true;
-  }
 }

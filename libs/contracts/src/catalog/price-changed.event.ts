@@ -1,5 +1,4 @@
 import { IsInt, IsISO8601, IsString, Length, Matches, Min } from 'class-validator';
-import { Topics } from '../names';
 import { SKU_PATTERN } from '../sku';
 
 /**
@@ -15,9 +14,3 @@ export class PriceChanged {
   @IsInt() @Min(1) version: number;
   @IsISO8601() changedAt: string;
 }
-
-/** How the price-change topics are laid out when whoever comes first (shop, api, mailer) creates them. */
-export const PRICE_CHANGED_TOPICS = [
-  { topic: Topics.PriceChanged, numPartitions: 3, replicationFactor: 1 },
-  { topic: Topics.PriceChangedDeadLetter, numPartitions: 1, replicationFactor: 1 },
-];

@@ -3,7 +3,7 @@ import { Consumer, EachBatchPayload, IHeaders, ITopicConfig, Kafka, KafkaMessage
 import { Counter, Histogram } from 'prom-client';
 import { Decoded, MessageHeaders } from '@app/contracts';
 import { acceptCorrelationId, deadLetteredMessages, metricsRegistry, runWithCorrelation } from '@app/observability';
-import { KafkaTopics, sleepUnless } from './kafka.client';
+import { KafkaTopics, sleepUnless } from './kafka.factory';
 
 /** One valid record of a batch, decoded and checked against its topic contract. */
 export interface ConsumedMessage<T> {

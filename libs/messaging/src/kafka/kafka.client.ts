@@ -1,90 +1,129 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ITopicConfig, Kafka, logLevel as KafkaLogLevel, LogEntry } from 'kafkajs';
-import { KAFKA, type KafkaOptions } from './kafka.tokens';
+import { Inject, Injectable } from '@nestjs/common';
+import { ClientProxy, ReadPacket, WritePacket } from '@nestjs/microservices';
+import { from, Observable } from 'rxjs';
+import { checkContract, TopicContract } from '@app/contracts';
+import { KafkaPublisher } from './kafka-publisher';
+import { KafkaTopics } from './kafka.factory';
+import { KAFKA_OPTIONS, KafkaModuleOptions } from './kafka.tokens';
 
-/** kafkajs log lines through Nest's logger (so they come out as the app's JSON lines). */
-function kafkaLogCreator() {
-  const logger = new Logger('kafkajs');
-  return () =>
-    ({ level, log }: LogEntry) => {
-      const { message, ...extra } = log;
-      const line = { msg: message, ...extra };
-      if (level === KafkaLogLevel.ERROR) logger.error(line);
-      else if (level === KafkaLogLevel.WARN) logger.warn(line);
-      else if (level === KafkaLogLevel.INFO) logger.log(line);
-      else logger.debug(line);
-    };
-}
-
-/** The one factory that builds a kafkajs client; every app and tool uses it. */
-export function createKafka(options: KafkaOptions): Kafka {
-  return new Kafka({
-    clientId: options.clientId,
-    brokers: options.brokers,
-    connectionTimeout: 3000,
-    requestTimeout: 30000,
-    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 5000 },
-    logLevel: KafkaLogLevel.WARN,
-    logCreator: kafkaLogCreator(),
-  });
+/** One record of a topic: its key (the partition), its value, and an id that says what it is about. */
+export interface KafkaRecord<T> {
+  key: string;
+  value: T;
+  messageId: string;
+  correlationId?: string;
 }
 
 /**
- * A client for probes (readiness, lag): short timeouts and no retries, so a broker that is away
- * makes a probe fail fast instead of hanging on kafkajs's retry ladder.
+ * Nest's ClientProxy over Kafka, through the topic contracts of libs/contracts. `emit(topic,
+ * records)` makes sure the topic and its dead-letter topic exist (laid out as the contract and the
+ * module's overrides say), checks each record against the contract, and completes once Kafka
+ * acknowledged every record (idempotent producer, acks from all in-sync replicas, concurrent calls
+ * coalesced: `KafkaPublisher`). Kafka carries events only here: `send` is refused.
+ *
+ * A topic whose contract has a hand-written `decode` (a high-rate topic) is not checked again here:
+ * its producer applies the same hand-written rules to every record before it emits (ingest's
+ * `validateStockEvent`), and class-validator would cost ~20 µs a record.
  */
-export function createProbeKafka(options: KafkaOptions, purpose: string): Kafka {
-  return new Kafka({
-    clientId: `${options.clientId}-${purpose}`,
-    brokers: options.brokers,
-    connectionTimeout: 1500,
-    requestTimeout: 2000,
-    retry: { retries: 0 },
-    logLevel: KafkaLogLevel.NOTHING,
-  });
-}
-
-/** Topic creation that is safe to run from every instance at every start. */
 @Injectable()
-export class KafkaTopics {
-  private readonly logger = new Logger(KafkaTopics.name);
+export class KafkaClient extends ClientProxy {
+  private readonly prepared = new Map<string, Promise<void>>();
 
-  constructor(@Inject(KAFKA) private readonly kafka: Kafka) {}
+  constructor(
+    private readonly publisher: KafkaPublisher,
+    private readonly topics: KafkaTopics,
+    @Inject(KAFKA_OPTIONS) private readonly options: KafkaModuleOptions,
+  ) {
+    super();
+  }
 
-  async ensure(topics: ITopicConfig[]): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const existing = new Set(await admin.listTopics());
-      const missing = topics.filter((t) => !existing.has(t.topic));
-      if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
-    } finally {
-      await admin.disconnect();
+  async connect(): Promise<void> {
+    // The publisher connects on demand and after every failure.
+  }
+
+  unwrap<T>(): T {
+    return this.publisher as T;
+  }
+
+  async close(): Promise<void> {
+    // The publisher closes with the app (it is a provider of its own).
+  }
+
+  /** The topic's name here (a test or a benchmark may run on a topic of its own). */
+  topicOf(contract: TopicContract): string {
+    return this.options.topics?.[contract.topic]?.topic ?? contract.topic;
+  }
+
+  override emit<T extends object>(contract: TopicContract<T>, records: KafkaRecord<T> | KafkaRecord<T>[]): Observable<void>;
+  /** @deprecated Nest's untyped form: refused at run time; pass a TopicContract. */
+  override emit<TResult = unknown, TInput = unknown>(pattern: unknown, data: TInput): Observable<TResult>;
+  override emit(contract: unknown, records: unknown): Observable<unknown> {
+    // Sent now, as Nest's emit does, whether or not anyone subscribes; a failure nobody waits for is not unhandled.
+    const sent = isTopicContract(contract)
+      ? this.dispatch(contract, records as KafkaRecord<object>[])
+      : Promise.reject(new Error('KafkaClient emits through a TopicContract: emit(contract, records)'));
+    sent.catch(() => undefined);
+    return from(sent);
+  }
+
+  /** `emit` as a promise: resolves once Kafka acknowledged every record. */
+  async dispatch<T extends object>(contract: TopicContract<T>, records: KafkaRecord<T> | KafkaRecord<T>[]): Promise<void> {
+    const list = Array.isArray(records) ? records : [records];
+    if (!contract.decode) {
+      for (const record of list) {
+        const checked = checkContract(contract.Message, record.value);
+        if (!checked.ok) throw new Error(`refusing to send an invalid ${contract.topic} record (${record.messageId}): ${checked.problems}`);
+      }
     }
+    await this.prepare(contract);
+    await this.publisher.publish(this.topicOf(contract), list);
+  }
+
+  /** Makes sure the topic and its dead-letter topic exist; done once, again after a failure. */
+  prepare(contract: TopicContract): Promise<void> {
+    const name = this.topicOf(contract);
+    let prepared = this.prepared.get(name);
+    if (!prepared) {
+      prepared = this.topics.ensure(this.layout(contract)).catch((error: Error) => {
+        this.prepared.delete(name);
+        // Another instance created it between our listing and our create: that is success.
+        if (!/already exists/i.test(error.message)) throw error;
+      });
+      this.prepared.set(name, prepared);
+    }
+    return prepared;
   }
 
   /**
-   * `ensure`, retried with backoff until Kafka answers, so an app can start before Kafka does.
-   * Resolves false without creating anything once `stopped()` says the app is shutting down.
+   * `prepare` in the background, retried until Kafka answers, so that the first emit after a start
+   * does not wait for topic creation; the app serves meanwhile. Stops when `stopped()` says so.
    */
-  async ensureEventually(topics: ITopicConfig[], stopped: () => boolean = () => false): Promise<boolean> {
-    for (let delay = 500; !stopped(); delay = Math.min(delay * 2, 5000)) {
-      try {
-        await this.ensure(topics);
-        return true;
-      } catch (error) {
-        // Another instance created it between our listing and our create: that is success.
-        if (/already exists/i.test((error as Error).message)) return true;
-        this.logger.warn(`cannot make sure topics ${topics.map((t) => t.topic).join(', ')} exist (${(error as Error).message}); retrying in ${delay} ms`);
-        await sleepUnless(delay, stopped);
-      }
-    }
-    return false;
+  prepareEventually(contract: TopicContract, stopped: () => boolean = () => false): void {
+    void this.topics.ensureEventually(this.layout(contract), stopped).then((done) => {
+      if (done) this.prepared.set(this.topicOf(contract), Promise.resolve());
+    });
+  }
+
+  private layout(contract: TopicContract) {
+    const name = this.topicOf(contract);
+    const partitions = this.options.topics?.[contract.topic]?.partitions ?? contract.partitions;
+    return [
+      { topic: name, numPartitions: partitions },
+      { topic: `${name}.dlq`, numPartitions: 1 },
+    ];
+  }
+
+  /** Nest's generic path: this client emits only through contracts (`emit` above). */
+  protected publish(_packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    callback({ err: new Error('Kafka carries events only here: emit(contract, records)'), isDisposed: true });
+    return () => undefined;
+  }
+
+  protected dispatchEvent<T = unknown>(_packet: ReadPacket): Promise<T> {
+    return Promise.reject(new Error('KafkaClient emits through a TopicContract: emit(contract, records)'));
   }
 }
 
-/** Waits `ms`, or less once `stopped()` turns true, so a shutdown never waits out a backoff. */
-export async function sleepUnless(ms: number, stopped: () => boolean): Promise<void> {
-  const until = Date.now() + ms;
-  while (!stopped() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, Math.min(100, until - Date.now())));
+function isTopicContract(value: unknown): value is TopicContract {
+  return typeof value === 'object' && value !== null && (value as { transport?: unknown }).transport === 'kafka';
 }

@@ -6,7 +6,7 @@ import { KAFKA_TRANSPORT, KafkaHandlerExtras } from './kafka.server';
 
 /**
  * `@EventPattern` for a topic of libs/contracts, on {@link KafkaServer}, consumed in consumer
- * group `group` (unless `KafkaModule.forRoot({ consumers })` names another). The method gets the
+ * group `group` (unless `KafkaModule.forRoot({ topics })` names another). The method gets the
  * valid records of one partition's batch (`@Payload() batch: ConsumedMessage<T>[]`, in offset
  * order) and a `KafkaBatchContext` (`@Ctx()`); resolving commits the batch, throwing holds the
  * partition and retries it with backoff. Must be idempotent: a batch is redelivered after a crash.

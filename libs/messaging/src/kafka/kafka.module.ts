@@ -2,13 +2,13 @@ import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdow
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { Admin } from 'kafkajs';
 import { probe, ReadinessIndicator } from '@app/observability';
-import { createKafka, createProbeKafka, KafkaTopics } from './kafka.client';
+import { createKafka, createProbeKafka, KafkaTopics } from './kafka.factory';
 import { KafkaConsumersHealthIndicator } from './kafka-consumers.health';
 import { KafkaServer } from './kafka.server';
-import { KAFKA, KAFKA_OPTIONS, type KafkaConsumerOverrides, type KafkaModuleOptions, type KafkaOptions } from './kafka.tokens';
+import { KAFKA, KAFKA_OPTIONS, type KafkaTopicOverrides, type KafkaModuleOptions, type KafkaOptions } from './kafka.tokens';
 
 export { createKafka, KAFKA, KAFKA_OPTIONS, KafkaTopics };
-export type { KafkaConsumerOverrides, KafkaModuleOptions, KafkaOptions };
+export type { KafkaTopicOverrides, KafkaModuleOptions, KafkaOptions };
 
 /**
  * Ready when the broker answers a metadata call. A fresh admin per failure: a client that lost

@@ -5,7 +5,7 @@ import { Gauge } from 'prom-client';
 import { lastValueFrom } from 'rxjs';
 import { decodeMessage, TopicContract } from '@app/contracts';
 import { metricsRegistry } from '@app/observability';
-import { createProbeKafka, KafkaTopics } from './kafka.client';
+import { createProbeKafka, KafkaTopics } from './kafka.factory';
 import { BatchSource, ConsumedMessage, GroupConsumer, PartitionsEvent } from './kafka-group-consumer';
 import { KAFKA, KAFKA_OPTIONS, type KafkaModuleOptions } from './kafka.tokens';
 
@@ -119,7 +119,7 @@ export class KafkaServer extends Server<Events> implements CustomTransportStrate
 
   private consumerFor(handler: MessageHandler, others: GroupConsumer<object>[]): { consumer: GroupConsumer<object>; layout: ITopicConfig[] } {
     const { contract, group } = (handler.extras as KafkaHandlerExtras).kafka;
-    const override = this.options.consumers?.[contract.topic] ?? {};
+    const override = this.options.topics?.[contract.topic] ?? {};
     const topic = override.topic ?? contract.topic;
     const groupId = override.groupId ?? group;
     const deadLetterTopic = override.topic ? `${override.topic}.dlq` : contract.deadLetterTopic;

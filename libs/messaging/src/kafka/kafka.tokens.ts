@@ -8,8 +8,8 @@ export interface KafkaOptions {
   brokers: string[];
 }
 
-/** Settings of one consumer of `KafkaServer` that differ from its topic contract and decorator. */
-export interface KafkaConsumerOverrides {
+/** Settings of one topic contract's consumers (`KafkaServer`) and producers (`KafkaClient`) that differ from the contract and the decorator. */
+export interface KafkaTopicOverrides {
   /** The topic actually consumed (its dead-letter topic is this name + `.dlq`); another name isolates a test or a benchmark. */
   topic?: string;
   /** Replaces the group named by the handler's decorator. */
@@ -22,10 +22,10 @@ export interface KafkaConsumerOverrides {
   maxBytesPerPartition?: number;
 }
 
-/** `KafkaModule.forRoot` options: the client, and the consumers' settings for `KafkaServer`. */
+/** `KafkaModule.forRoot` options: the client, and the topics' settings for `KafkaServer` and `KafkaClient`. */
 export interface KafkaModuleOptions extends KafkaOptions {
   /** Per topic contract, by the contract's topic name (e.g. `TopicContracts.StockEvents.topic`). */
-  consumers?: Record<string, KafkaConsumerOverrides>;
+  topics?: Record<string, KafkaTopicOverrides>;
   /** How long `KafkaServer.close` waits for the batches in flight before it leaves them uncommitted (default 10 s). */
   closeTimeoutMs?: number;
 }
