@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { auth, Client, policies, types } from 'cassandra-driver';
+import { Backoff, sleepUnless } from '@app/contracts';
 import { probe, ReadinessIndicator } from '@app/observability';
 import { loadMigrations, migrate } from './migrations';
 
@@ -38,7 +39,7 @@ export function createCassandraClient(options: Pick<CassandraOptions, 'contactPo
 async function connectAndMigrate(options: CassandraOptions): Promise<Client> {
   const logger = new Logger('Cassandra');
   const deadline = Date.now() + (options.connectTimeoutMs ?? 120_000);
-  let delay = 500;
+  const backoff = new Backoff(500, 5000);
   for (;;) {
     const bootstrap = createCassandraClient(options);
     try {
@@ -51,12 +52,12 @@ async function connectAndMigrate(options: CassandraOptions): Promise<Client> {
       return client;
     } catch (error) {
       await bootstrap.shutdown().catch(() => undefined);
+      const delay = backoff.next();
       if (Date.now() + delay > deadline) {
         throw new Error(`Cassandra at ${options.contactPoints.join(',')} is not reachable: ${(error as Error).message}`);
       }
       logger.warn(`Cassandra not ready (${(error as Error).message}); retrying in ${delay} ms`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, 5000);
+      await sleepUnless(delay);
     }
   }
 }

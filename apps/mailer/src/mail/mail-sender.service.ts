@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Transporter } from 'nodemailer';
-import { checkContract, DomainError, MAIL_DATA_CONTRACTS, SendMail } from '@app/contracts';
+import { Backoff, checkContract, DomainError, MAIL_DATA_CONTRACTS, SendMail, sleepUnless } from '@app/contracts';
 import { MailerEnv } from '../config/mailer.env';
 import { SMTP_TRANSPORT } from '../smtp/smtp.module';
 import { MailLogRepository } from './mail-log.repository';
@@ -109,13 +109,14 @@ export class MailSenderService {
    */
   private async markSent(messageId: string, token: string, subject: string): Promise<void> {
     const deadline = Date.now() + this.leaseMs / 2;
-    for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
+    for (const backoff = new Backoff(100, 5000); ; ) {
       try {
         return await this.log.markSent(messageId, token, subject);
       } catch (error) {
+        const delay = backoff.next();
         if (Date.now() + delay > deadline) throw error;
         this.logger.warn({ msg: 'could not record a sent mail yet; retrying', messageId, err: (error as Error).message });
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await sleepUnless(delay);
       }
     }
   }

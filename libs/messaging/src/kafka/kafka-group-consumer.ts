@@ -1,9 +1,9 @@
 import { Logger, LoggerService } from '@nestjs/common';
 import { Consumer, EachBatchPayload, IHeaders, ITopicConfig, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Counter, Histogram } from 'prom-client';
-import { Decoded, MessageHeaders } from '@app/contracts';
+import { Backoff, Decoded, MessageHeaders, sleepUnless } from '@app/contracts';
 import { acceptCorrelationId, deadLetteredMessages, metricsRegistry, runWithCorrelation } from '@app/observability';
-import { KafkaTopics, sleepUnless } from './kafka.factory';
+import { KafkaTopics } from './kafka.factory';
 
 /** One valid record of a batch, decoded and checked against its topic contract. */
 export interface ConsumedMessage<T> {
@@ -181,7 +181,7 @@ export class GroupConsumer<T> {
   }
 
   private async connectUntilStopped(): Promise<void> {
-    let delay = 500;
+    const backoff = new Backoff(500, 5000);
     while (!this.stopping) {
       try {
         await this.connect();
@@ -192,9 +192,9 @@ export class GroupConsumer<T> {
         await this.disconnect();
         if (this.stopping) return;
         this.lastError = (error as Error).message;
+        const delay = backoff.next();
         this.logger.warn(`consumer ${this.options.groupId} could not start (${this.lastError}); retrying in ${delay} ms`);
         await sleepUnless(delay, () => this.stopping);
-        delay = Math.min(delay * 2, 5000);
       }
     }
   }
@@ -304,7 +304,7 @@ export class GroupConsumer<T> {
       });
 
     let deadLettered = dead.length === 0;
-    let delay = this.options.minBackoffMs ?? 200;
+    const backoff = new Backoff(this.options.minBackoffMs ?? 200, this.options.maxBackoffMs ?? 5000);
     try {
       for (let attempt = 1; ; attempt++) {
         if (!isRunning() || isStale()) return; // not committed: whoever owns the partition next redoes it
@@ -322,6 +322,7 @@ export class GroupConsumer<T> {
           const reason = error instanceof Error ? error.message : String(error);
           this.stalls.set(partition, reason);
           handlerFailures.inc({ topic, group: groupId });
+          const delay = backoff.next();
           this.logger.warn(
             `batch of ${messages.length} from ${topic}[${partition}] at ${messages[0].offset} failed (attempt ${attempt}): ${reason}; retrying in ${delay} ms`,
           );
@@ -330,7 +331,6 @@ export class GroupConsumer<T> {
             await new Promise((resolve) => setTimeout(resolve, Math.min(1000, until - Date.now())));
             await beat();
           }
-          delay = Math.min(delay * 2, this.options.maxBackoffMs ?? 5000);
         }
       }
     } finally {

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ITopicConfig, Kafka, logLevel as KafkaLogLevel, LogEntry } from 'kafkajs';
+import { Backoff, sleepUnless } from '@app/contracts';
 import { KAFKA, type KafkaOptions } from './kafka.tokens';
 
 /** kafkajs log lines through Nest's logger (so they come out as the app's JSON lines). */
@@ -68,7 +69,8 @@ export class KafkaTopics {
    * Resolves false without creating anything once `stopped()` says the app is shutting down.
    */
   async ensureEventually(topics: ITopicConfig[], stopped: () => boolean = () => false): Promise<boolean> {
-    for (let delay = 500; !stopped(); delay = Math.min(delay * 2, 5000)) {
+    for (const backoff = new Backoff(500, 5000); !stopped(); ) {
+      const delay = backoff.next();
       try {
         await this.ensure(topics);
         return true;
@@ -81,10 +83,4 @@ export class KafkaTopics {
     }
     return false;
   }
-}
-
-/** Waits `ms`, or less once `stopped()` turns true, so a shutdown never waits out a backoff. */
-export async function sleepUnless(ms: number, stopped: () => boolean): Promise<void> {
-  const until = Date.now() + ms;
-  while (!stopped() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, Math.min(100, until - Date.now())));
 }
