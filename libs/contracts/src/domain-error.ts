@@ -12,6 +12,24 @@ export type DomainErrorKind =
   | 'unsupported'
   | 'unavailable';
 
+/** Error codes of the messaging between the apps (a caller may see them in an answer). */
+export const MessagingErrorCodes = {
+  /** A request or message that breaks its contract. */
+  Invalid: 'MESSAGE.INVALID',
+  /** A message on a queue that has no handler for its routing key. */
+  UnknownType: 'MESSAGE.UNKNOWN_TYPE',
+  RpcTimeout: 'RPC.TIMEOUT',
+  RpcUnavailable: 'RPC.UNAVAILABLE',
+  /** The remote handler failed with an error it did not expect (its details stay in its log). */
+  Internal: 'INTERNAL',
+} as const;
+
+/** Error codes of the HTTP edge itself. */
+export const RequestErrorCodes = {
+  UnknownId: 'REQUEST.UNKNOWN_ID',
+  InvalidIdempotencyKey: 'REQUEST.INVALID_IDEMPOTENCY_KEY',
+} as const;
+
 /** A failure the domain expects, with a stable code such as `PURCHASE.INSUFFICIENT_BALANCE`. */
 export class DomainError extends Error {
   constructor(

@@ -15,3 +15,4 @@ export * from './account/email-address';
 export * from './shop/item-changed.event';
 export * from './descriptors';
 export * from './topology';
+export * from './backoff';

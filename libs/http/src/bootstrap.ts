@@ -16,7 +16,7 @@ import {
   PinoNestLogger,
   runWithCorrelation,
 } from '@app/observability';
-import { errorBody, HttpErrorFilter } from './http-error.filter';
+import { errorBody, HttpErrorFilter, sendError } from './http-error.filter';
 import { jsonShapeProblem, MAX_JSON_VALUES } from './json-shape';
 
 export interface HttpAppOptions {
@@ -103,7 +103,7 @@ export async function startHttpApp(module: Type<unknown> | DynamicModule, option
   // Before any DTO is built: class-transformer recurses, and a deeply nested body would overflow its stack.
   fastify.addHook('preValidation', (request, reply, done) => {
     const problem = jsonShapeProblem(request.body, options.maxJsonValues ?? MAX_JSON_VALUES);
-    if (problem) return void reply.code(400).header('content-type', 'application/json').send(errorBody(400, problem));
+    if (problem) return sendError(request, reply.code(400), errorBody(400, problem));
     done();
   });
   fastify.addHook('onResponse', (request, reply, done) => {

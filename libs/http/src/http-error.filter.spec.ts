@@ -5,7 +5,7 @@ import { toErrorBody } from './http-error.filter';
 describe(toErrorBody.name, () => {
   it('maps a domain error kind to its status, keeping the message', () => {
     const sut = toErrorBody(new DomainError('ITEM.SKU_TAKEN', 'conflict', 'An item with sku A-1 already exists.'));
-    expect(sut).toEqual({ statusCode: 409, error: 'Conflict', message: 'An item with sku A-1 already exists.' });
+    expect(sut).toEqual({ statusCode: 409, error: 'Conflict', message: 'An item with sku A-1 already exists.', code: 'ITEM.SKU_TAKEN' });
   });
 
   it('lists every validation problem in details', () => {

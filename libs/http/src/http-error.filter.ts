@@ -1,13 +1,19 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { DomainError, DomainErrorKind } from '@app/contracts';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
-/** The one error body every endpoint answers with. */
+/**
+ * The one error body every endpoint answers with (docs/api.md). Beyond the contract's fields it
+ * names the error's stable `code` when there is one (`ITEM.NOT_FOUND`), and the request's
+ * `correlationId`, which every log line of the request carries too.
+ */
 export interface ErrorBody {
   statusCode: number;
   error: string;
   message: string;
   details?: unknown[];
+  code?: string;
+  correlationId?: string;
 }
 
 const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
@@ -45,7 +51,7 @@ export function errorBody(statusCode: number, message: string, details?: unknown
 /** Maps every thrown error to {@link ErrorBody}; unexpected ones are logged and become a 500. */
 export function toErrorBody(exception: unknown): ErrorBody {
   if (exception instanceof DomainError) {
-    return errorBody(STATUS_BY_KIND[exception.kind], exception.message, exception.details);
+    return { ...errorBody(STATUS_BY_KIND[exception.kind], exception.message, exception.details), code: exception.code };
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
@@ -106,7 +112,14 @@ export class HttpErrorFilter implements ExceptionFilter {
     const status = exception instanceof HttpException ? exception.getStatus() : body.statusCode;
     if (status >= 500 && exception instanceof DomainError) this.logger.warn({ msg: 'answered 5xx', code: exception.code, err: exception.message });
     else if (status >= 500 && !(exception instanceof HttpException)) this.logger.error(exception as Error);
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    void reply.status(status).header('content-type', 'application/json').send(body);
+    const http = host.switchToHttp();
+    sendError(http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>().status(status), body);
   }
+}
+
+/** Sends an error body with the request's correlation id; for hooks that answer before any handler runs too. */
+export function sendError(request: FastifyRequest, reply: FastifyReply, body: ErrorBody, headers: Record<string, string> = {}): void {
+  void reply
+    .headers({ ...headers, 'content-type': 'application/json' })
+    .send({ ...body, correlationId: String(request.id) });
 }

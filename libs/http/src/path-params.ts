@@ -1,5 +1,5 @@
 import { Injectable, PipeTransform } from '@nestjs/common';
-import { DomainError, SKU_WITH_LENGTH_PATTERN } from '@app/contracts';
+import { DomainError, RequestErrorCodes, SKU_WITH_LENGTH_PATTERN } from '@app/contracts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const NAME = SKU_WITH_LENGTH_PATTERN;
@@ -24,7 +24,7 @@ class PathSegmentPipe implements PipeTransform<unknown, string> {
 }
 
 /** Ids we issue (accounts, purchases) are UUIDs. */
-export const UuidPath = (what: string, code = 'REQUEST.UNKNOWN_ID') => new PathSegmentPipe(UUID, what, code);
+export const UuidPath = (what: string, code: string = RequestErrorCodes.UnknownId) => new PathSegmentPipe(UUID, what, code);
 
 /** Store ids and skus: 1–64 characters of A-Z a-z 0-9 . _ - */
-export const NamePath = (what: string, code = 'REQUEST.UNKNOWN_ID') => new PathSegmentPipe(NAME, what, code);
+export const NamePath = (what: string, code: string = RequestErrorCodes.UnknownId) => new PathSegmentPipe(NAME, what, code);

@@ -55,7 +55,7 @@ export class LedgerService {
         // Another instance wrote in between: read again and retry.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (attempt + 1)));
       }
-      throw new DomainError('LEDGER.CONTENDED', 'unavailable', 'The balance is being changed by too many writers at once; try again.');
+      throw new DomainError(AccountErrorCodes.LedgerContended, 'unavailable', 'The balance is being changed by too many writers at once; try again.');
     });
   }
 }

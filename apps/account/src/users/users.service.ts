@@ -35,7 +35,7 @@ function notFound(id: string): DomainError {
 
 function adminPasswordMismatch(email: string): DomainError {
   return new DomainError(
-    'ACCOUNT.ADMIN_PASSWORD_MISMATCH',
+    AccountErrorCodes.AdminPasswordMismatch,
     'conflict',
     `ADMIN_PASSWORD does not match the existing account ${email}, which is not an admin; ` +
       `set ADMIN_PASSWORD to that account's password to make it the admin, or set ADMIN_EMAIL to an address that has no account yet`,
@@ -113,7 +113,7 @@ export class UsersService {
     }
     const hash = await this.hasher.hash(newPassword);
     if (!(await this.users.changePassword(user.id, hash, user.credentialsVersion))) {
-      throw new DomainError('ACCOUNT.CONCURRENT_CHANGE', 'conflict', 'The password was changed at the same time by another request; sign in again.');
+      throw new DomainError(AccountErrorCodes.ConcurrentChange, 'conflict', 'The password was changed at the same time by another request; sign in again.');
     }
     const changed: Credentials = { ...credentialsOf(user), credentialsVersion: user.credentialsVersion + 1 };
     const event: CredentialsChanged = { userId: user.id, credentialsVersion: changed.credentialsVersion };

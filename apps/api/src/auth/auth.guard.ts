@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { AuthUser } from './auth-user';
 import { CredentialsCache } from './credentials.cache';
 import { TokenService } from './token.service';
+import { AuthErrorCodes } from './auth-errors';
 
 export const AUTH_ROLES = 'auth:roles';
 
@@ -42,17 +43,17 @@ export class AuthGuard implements CanActivate {
   async authenticate(request: AuthenticatedRequest, required: string[] = []): Promise<AuthUser> {
     const token = bearerToken(request);
     if (!token) {
-      throw new DomainError('AUTH.MISSING_TOKEN', 'unauthenticated', 'Sign in first: send "Authorization: Bearer <accessToken>" from POST /v1/auth/login.');
+      throw new DomainError(AuthErrorCodes.MissingToken, 'unauthenticated', 'Sign in first: send "Authorization: Bearer <accessToken>" from POST /v1/auth/login.');
     }
     const claims = this.tokens.verify(token);
     const current = await this.credentials.get(claims.sub);
     if (claims.cv !== current.credentialsVersion) {
-      throw new DomainError('AUTH.TOKEN_REVOKED', 'unauthenticated', 'The password changed after this token was issued; sign in again.');
+      throw new DomainError(AuthErrorCodes.TokenRevoked, 'unauthenticated', 'The password changed after this token was issued; sign in again.');
     }
     const user = { id: current.id, email: current.email, roles: current.roles };
     request.user = user;
     if (required.length > 0 && !required.some((role) => current.roles.includes(role))) {
-      throw new DomainError('AUTH.FORBIDDEN', 'forbidden', `This needs the role ${required.map((r) => `"${r}"`).join(' or ')}.`);
+      throw new DomainError(AuthErrorCodes.Forbidden, 'forbidden', `This needs the role ${required.map((r) => `"${r}"`).join(' or ')}.`);
     }
     return user;
   }

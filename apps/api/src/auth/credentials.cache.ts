@@ -3,6 +3,7 @@ import { Payload } from '@nestjs/microservices';
 import { AccountErrorCodes, AccountRpc, Credentials, CredentialsChanged, DomainError, MessageContracts, UserRequest } from '@app/contracts';
 import { RabbitClient, RabbitEvent } from '@app/messaging';
 import { ApiEnv } from '../config/api.env';
+import { AuthErrorCodes } from './auth-errors';
 
 interface Entry {
   credentials: Credentials;
@@ -38,7 +39,7 @@ export class CredentialsCache {
     } catch (error) {
       if (error instanceof DomainError && error.code === AccountErrorCodes.NotFound) {
         this.entries.delete(userId);
-        throw new DomainError('AUTH.UNKNOWN_USER', 'unauthenticated', 'The account of this token no longer exists.');
+        throw new DomainError(AuthErrorCodes.UnknownUser, 'unauthenticated', 'The account of this token no longer exists.');
       }
       // Account unreachable: what we knew is better than refusing everyone.
       if (cached && error instanceof DomainError && error.retryable) return cached.credentials;

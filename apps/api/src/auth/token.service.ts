@@ -3,6 +3,7 @@ import { JsonWebTokenError, JwtService, TokenExpiredError } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '@app/contracts';
 import { ApiEnv } from '../config/api.env';
+import { AuthErrorCodes } from './auth-errors';
 
 /** What an access token carries (JWT registered claims plus ours). */
 export interface AccessTokenClaims {
@@ -22,7 +23,7 @@ export interface AccessTokenClaims {
 const LEEWAY_S = 5;
 
 function invalid(message: string): DomainError {
-  return new DomainError('AUTH.INVALID_TOKEN', 'unauthenticated', message);
+  return new DomainError(AuthErrorCodes.InvalidToken, 'unauthenticated', message);
 }
 
 /**
@@ -62,7 +63,7 @@ export class TokenService {
       });
     } catch (error) {
       if (error instanceof TokenExpiredError) {
-        throw new DomainError('AUTH.TOKEN_EXPIRED', 'unauthenticated', 'The access token has expired; sign in again.');
+        throw new DomainError(AuthErrorCodes.TokenExpired, 'unauthenticated', 'The access token has expired; sign in again.');
       }
       const reason = error instanceof JsonWebTokenError ? error.message : 'malformed';
       throw invalid(`The access token is not valid (${reason}); sign in again.`);

@@ -1,14 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import {
-  DomainError,
-  ItemPage,
-  PriceChangeAccepted,
-  PriceChanged,
-  ShopItem,
-  ShopRpc,
-  SKU_PATTERN,
-} from '@app/contracts';
+import { DomainError, ItemPage, PriceChangeAccepted, PriceChanged, ShopErrorCodes, ShopItem, ShopRpc, SKU_PATTERN } from '@app/contracts';
 import { RabbitClient } from '@app/messaging';
 import { metricsRegistry } from '@app/observability';
 import { ApiEnv } from '../config/api.env';
@@ -29,7 +21,7 @@ const cacheLookups = new Counter({
 
 function checkSku(sku: string): void {
   if (sku.length < 1 || sku.length > 64 || !SKU_PATTERN.test(sku)) {
-    throw new DomainError('ITEM.INVALID_SKU', 'invalid', 'sku must be 1 to 64 characters of A-Z a-z 0-9 . _ -');
+    throw new DomainError(ShopErrorCodes.InvalidSku, 'invalid', 'sku must be 1 to 64 characters of A-Z a-z 0-9 . _ -');
   }
 }
 

@@ -1,4 +1,4 @@
-import { DomainError } from '@app/contracts';
+import { DomainError, RequestErrorCodes } from '@app/contracts';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -7,7 +7,7 @@ export function idempotencyKey(header: string | string[] | undefined): string | 
   if (header === undefined || header === '') return undefined;
   const value = Array.isArray(header) ? header[0] : header;
   if (!KEY.test(value)) {
-    throw new DomainError('REQUEST.INVALID_IDEMPOTENCY_KEY', 'invalid', 'Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.');
+    throw new DomainError(RequestErrorCodes.InvalidIdempotencyKey, 'invalid', 'Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.');
   }
   return value;
 }

@@ -1,4 +1,4 @@
-import { DomainError, SignedPageTokens } from '@app/contracts';
+import { DomainError, SignedPageTokens, StockErrorCodes } from '@app/contracts';
 
 /** Where the next page starts: after `after` in the store's sku order. */
 export interface StockPageCursor {
@@ -7,7 +7,7 @@ export interface StockPageCursor {
 }
 
 const invalid = () =>
-  new DomainError('STOCK.BAD_PAGE_TOKEN', 'invalid', 'pageToken is malformed or was altered; pass nextPageToken exactly as a previous page returned it.');
+  new DomainError(StockErrorCodes.BadPageToken, 'invalid', 'pageToken is malformed or was altered; pass nextPageToken exactly as a previous page returned it.');
 
 /** The stock listing's page tokens: signed, and bound to the store they page through. */
 export class PageTokenCodec {
@@ -28,7 +28,7 @@ export class PageTokenCodec {
     const position = this.tokens.decode(token);
     if (!position) throw invalid();
     if (position.s !== storeId) {
-      throw new DomainError('STOCK.BAD_PAGE_TOKEN', 'invalid', `pageToken belongs to another store's listing than "${storeId}".`);
+      throw new DomainError(StockErrorCodes.BadPageToken, 'invalid', `pageToken belongs to another store's listing than "${storeId}".`);
     }
     return { storeId: position.s, after: position.a };
   }

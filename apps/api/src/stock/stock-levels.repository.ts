@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Client, types } from 'cassandra-driver';
 import { CASSANDRA_CLIENT } from '@app/cassandra';
-import { DomainError } from '@app/contracts';
+import { DomainError, StockErrorCodes } from '@app/contracts';
 
 export interface StockLevel {
   storeId: string;
@@ -65,7 +65,7 @@ export class StockLevelsRepository {
       return await this.client.execute(query, params, { prepare: true, fetchSize });
     } catch (error) {
       this.logger.warn({ msg: 'stock read failed', err: (error as Error).message });
-      throw new DomainError('STOCK.READ_UNAVAILABLE', 'unavailable', 'Stock levels cannot be read right now; try again shortly.');
+      throw new DomainError(StockErrorCodes.ReadUnavailable, 'unavailable', 'Stock levels cannot be read right now; try again shortly.');
     }
   }
 }

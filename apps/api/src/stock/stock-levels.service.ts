@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError } from '@app/contracts';
+import { DomainError, StockErrorCodes } from '@app/contracts';
 import { ApiEnv } from '../config/api.env';
 import { PageTokenCodec } from './page-token';
 import { StockLevelsRepository } from './stock-levels.repository';
@@ -31,13 +31,13 @@ export class StockLevelsService {
 
   async one(storeId: string, sku: string) {
     const level = await this.repository.one(storeId, sku);
-    if (!level) throw new DomainError('STOCK.NOT_FOUND', 'not_found', `Store "${storeId}" has never reported sku "${sku}".`);
+    if (!level) throw new DomainError(StockErrorCodes.NotFound, 'not_found', `Store "${storeId}" has never reported sku "${sku}".`);
     return { storeId: level.storeId, sku: level.sku, quantity: level.quantity, updatedAt: level.updatedAt.toISOString() };
   }
 
   async totals(sku: string) {
     const levels = await this.repository.bySku(sku);
-    if (levels.length === 0) throw new DomainError('STOCK.NOT_FOUND', 'not_found', `No store has ever reported sku "${sku}".`);
+    if (levels.length === 0) throw new DomainError(StockErrorCodes.NotFound, 'not_found', `No store has ever reported sku "${sku}".`);
     return {
       sku,
       total: levels.reduce((sum, l) => sum + l.quantity, 0),

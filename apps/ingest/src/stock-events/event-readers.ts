@@ -1,6 +1,6 @@
 import { Readable, Transform, TransformCallback } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { DomainError } from '@app/contracts';
+import { DomainError, StockErrorCodes } from '@app/contracts';
 
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const MAX_EVENTS = 50_000;
@@ -11,7 +11,7 @@ const CSV_FIELDS = CSV_HEADER.split(',');
 export type RawEvent = { index: number; value: unknown; error?: undefined } | { index: number; value?: undefined; error: string };
 
 export const tooLarge = (what: string) =>
-  new DomainError('STOCK.BODY_TOO_LARGE', 'too_large', `The request is too large: ${what}. Split the upload into several requests.`);
+  new DomainError(StockErrorCodes.BodyTooLarge, 'too_large', `The request is too large: ${what}. Split the upload into several requests.`);
 const tooManyEvents = () => tooLarge(`more than ${MAX_EVENTS.toLocaleString('en')} events`);
 
 /** Fails the stream as soon as more than `limit` bytes went through, whatever Content-Length said. */
@@ -90,7 +90,7 @@ export async function* readCsv(body: Readable): AsyncGenerator<RawEvent> {
       const header = raw.replace(/^\uFEFF/, '').trim();
       if (header !== CSV_HEADER) {
         throw new DomainError(
-          'STOCK.BAD_CSV_HEADER',
+          StockErrorCodes.BadCsvHeader,
           'invalid',
           `The CSV header must be exactly "${CSV_HEADER}" (line 1 is "${header.slice(0, 100)}").`,
         );
@@ -108,14 +108,14 @@ export async function* readCsv(body: Readable): AsyncGenerator<RawEvent> {
       yield { index, value: { eventId: fields[0], sku: fields[1], type: fields[2], quantity: fields[3], occurredAt: fields[4] } };
     }
   }
-  if (index < 0) throw new DomainError('STOCK.EMPTY_BODY', 'invalid', `The CSV body is empty; send the header "${CSV_HEADER}" and one event per line.`);
+  if (index < 0) throw new DomainError(StockErrorCodes.EmptyBody, 'invalid', `The CSV body is empty; send the header "${CSV_HEADER}" and one event per line.`);
 }
 
 /** JSON: an array of events or `{ "events": [...] }`, already parsed by Fastify (bounded by its 10 MiB body limit). */
 export function* readJson(body: unknown): Generator<RawEvent> {
   const events = Array.isArray(body) ? body : (body as { events?: unknown } | null)?.events;
   if (!Array.isArray(events)) {
-    throw new DomainError('STOCK.BAD_JSON_BODY', 'invalid', 'The JSON body must be an array of events or an object { "events": [ ... ] }.');
+    throw new DomainError(StockErrorCodes.BadJsonBody, 'invalid', 'The JSON body must be an array of events or an object { "events": [ ... ] }.');
   }
   if (events.length > MAX_EVENTS) throw tooManyEvents();
   for (let index = 0; index < events.length; index++) yield { index, value: events[index] };

@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { Counter } from 'prom-client';
-import { DomainError, StockEventMessage, stockEventKey, TopicContracts, validateStockEvent } from '@app/contracts';
+import { DomainError, StockErrorCodes, stockEventKey, StockEventMessage, TopicContracts, validateStockEvent } from '@app/contracts';
 import { KafkaClient, KafkaRecord } from '@app/messaging';
 import { correlationId, metricsRegistry } from '@app/observability';
 import { MAX_BODY_BYTES, RawEvent, readCsv, readJson, readNdjson, tooLarge } from './event-readers';
@@ -59,7 +59,7 @@ export function bodyKind(contentType: string | undefined): 'json' | 'ndjson' | '
   if (type === 'application/x-ndjson') return 'ndjson';
   if (type === 'text/csv') return 'csv';
   throw new DomainError(
-    'STOCK.UNSUPPORTED_CONTENT_TYPE',
+    StockErrorCodes.UnsupportedContentType,
     'unsupported',
     `Content-Type ${type ? `"${type}"` : '(none)'} is not supported; send application/json, application/x-ndjson or text/csv.`,
   );
@@ -133,7 +133,7 @@ export class IngestStockEventsService implements OnApplicationBootstrap, BeforeA
       ingested.inc({ outcome: 'unavailable' }, messages.length);
       this.logger.warn(`Kafka did not take ${messages.length} events of ${storeId}: ${(error as Error).message}`);
       throw new DomainError(
-        'STOCK.KAFKA_UNAVAILABLE',
+        StockErrorCodes.KafkaUnavailable,
         'unavailable',
         'The events could not be stored right now; nothing from this request was accepted. Send the same request again later (eventIds make it safe).',
       );

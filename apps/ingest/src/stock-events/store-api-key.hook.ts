@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type Redis from 'ioredis';
-import { DomainError } from '@app/contracts';
-import { errorBody, FailureCounter, REDIS, toErrorBody } from '@app/http';
+import { DomainError, StockErrorCodes } from '@app/contracts';
+import { errorBody, ErrorBody, FailureCounter, REDIS, sendError, toErrorBody } from '@app/http';
 import { IngestEnv } from '../config/ingest.env';
 
 export const STOCK_EVENTS_ROUTE = '/v1/stores/:storeId/stock-events';
@@ -28,36 +28,32 @@ export class StoreApiKeyCheck {
     const retryAfter = await this.failures.retryAfter(request.ip);
     if (retryAfter > 0) {
       return refuse(
+        request,
         reply,
-        429,
-        `Too many requests with an unknown X-Api-Key from this address; retry after ${retryAfter} s.`,
+        errorBody(429, `Too many requests with an unknown X-Api-Key from this address; retry after ${retryAfter} s.`),
         { 'retry-after': String(retryAfter) },
       );
     }
     const problem = this.check(request.headers['x-api-key'], (request.params as { storeId?: string }).storeId ?? '');
     if (!problem) return;
-    if (problem.code === 'STOCK.API_KEY_UNKNOWN') await this.failures.record(request.ip);
-    const body = toErrorBody(problem);
-    return refuse(reply, body.statusCode, body.message);
+    if (problem.code === StockErrorCodes.ApiKeyUnknown) await this.failures.record(request.ip);
+    return refuse(request, reply, toErrorBody(problem));
   };
 
   check(key: string | string[] | undefined, storeId: string): DomainError | undefined {
     if (typeof key !== 'string' || key === '') {
-      return new DomainError('STOCK.API_KEY_MISSING', 'unauthenticated', 'Send the store API key in the X-Api-Key header.');
+      return new DomainError(StockErrorCodes.ApiKeyMissing, 'unauthenticated', 'Send the store API key in the X-Api-Key header.');
     }
     const store = this.stores.get(key);
-    if (store === undefined) return new DomainError('STOCK.API_KEY_UNKNOWN', 'unauthenticated', 'The X-Api-Key is not a known store key.');
+    if (store === undefined) return new DomainError(StockErrorCodes.ApiKeyUnknown, 'unauthenticated', 'The X-Api-Key is not a known store key.');
     if (store !== storeId) {
-      return new DomainError('STOCK.WRONG_STORE', 'forbidden', `This API key belongs to another store than "${storeId.slice(0, 64)}".`);
+      return new DomainError(StockErrorCodes.WrongStore, 'forbidden', `This API key belongs to another store than "${storeId.slice(0, 64)}".`);
     }
     return undefined;
   }
 }
 
-function refuse(reply: FastifyReply, status: number, message: string, headers: Record<string, string> = {}): void {
+function refuse(request: FastifyRequest, reply: FastifyReply, body: ErrorBody, headers: Record<string, string> = {}): void {
   // The body will not be read: close the connection rather than drain an upload nobody wants.
-  void reply
-    .code(status)
-    .headers({ ...headers, connection: 'close', 'content-type': 'application/json' })
-    .send(errorBody(status, message));
+  sendError(request, reply.code(body.statusCode), body, { ...headers, connection: 'close' });
 }

@@ -26,5 +26,5 @@ export const ItemErrors = {
   invalidPageToken: () =>
     new DomainError(ShopErrorCodes.InvalidPageToken, 'invalid', 'The pageToken is malformed or was altered; use the nextPageToken of the previous page as is.'),
   /** Compare-and-set kept losing to other writers: retryable, the caller tries again later. */
-  contended: (sku: string) => new DomainError('ITEM.CONTENDED', 'unavailable', `Item "${sku}" is too busy right now; try again.`),
+  contended: (sku: string) => new DomainError(ShopErrorCodes.Contended, 'unavailable', `Item "${sku}" is too busy right now; try again.`),
 };

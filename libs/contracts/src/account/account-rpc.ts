@@ -39,6 +39,9 @@ export const AccountErrorCodes = {
   PurchaseNotFound: 'PURCHASE.NOT_FOUND',
   InvalidPageToken: 'PURCHASE.INVALID_PAGE_TOKEN',
   BalanceOverflow: 'ACCOUNT.BALANCE_TOO_LARGE',
+  ConcurrentChange: 'ACCOUNT.CONCURRENT_CHANGE',
+  AdminPasswordMismatch: 'ACCOUNT.ADMIN_PASSWORD_MISMATCH',
+  LedgerContended: 'LEDGER.CONTENDED',
 } as const;
 
 /** account → every api instance (routing key on `Exchanges.Commerce`): tokens older than `credentialsVersion` are void. */

@@ -25,6 +25,8 @@ export const ShopErrorCodes = {
   Exists: 'ITEM.EXISTS',
   QuantityTooLarge: 'ITEM.QUANTITY_TOO_LARGE',
   InvalidPageToken: 'ITEM.INVALID_PAGE_TOKEN',
+  InvalidSku: 'ITEM.INVALID_SKU',
+  Contended: 'ITEM.CONTENDED',
 } as const;
 
 /** Prices in cents; a bound keeps them exact as JSON numbers. */

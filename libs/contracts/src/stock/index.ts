@@ -1,2 +1,3 @@
 export * from './stock-event.message';
 export * from './validate-stock-event';
+export * from './stock-errors';

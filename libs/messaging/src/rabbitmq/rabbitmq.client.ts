@@ -4,7 +4,7 @@ import { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { from, Observable } from 'rxjs';
-import { DomainError, DomainErrorKind, MessageContract, MessageHeaders, RpcContract, checkContract } from '@app/contracts';
+import { checkContract, DomainError, DomainErrorKind, MessageContract, MessageHeaders, MessagingErrorCodes, RpcContract } from '@app/contracts';
 import { acceptCorrelationId, correlationId as currentCorrelationId } from '@app/observability';
 import { RPC_REQUEST_ID_HEADER, RpcReply } from './rabbitmq.server';
 import { RABBITMQ_CONNECTION, RABBITMQ_OPTIONS, RabbitmqOptions } from './rabbitmq.tokens';
@@ -102,12 +102,12 @@ export class RabbitClient extends ClientProxy {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const service = contract.pattern.split('.')[0];
     const checked = checkContract(contract.Request, payload);
-    if (!checked.ok) return Promise.reject(new DomainError('MESSAGE.INVALID', 'invalid', `The request is invalid: ${checked.problems}.`));
+    if (!checked.ok) return Promise.reject(new DomainError(MessagingErrorCodes.Invalid, 'invalid', `The request is invalid: ${checked.problems}.`));
     const messageId = options.messageId ?? randomUUID();
     return new Promise<Rep>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(messageId);
-        reject(new DomainError('RPC.TIMEOUT', 'unavailable', `The ${service} service did not answer in time; try again.`));
+        reject(new DomainError(MessagingErrorCodes.RpcTimeout, 'unavailable', `The ${service} service did not answer in time; try again.`));
       }, timeoutMs);
       this.pending.set(messageId, { resolve: resolve as (value: unknown) => void, reject, timer, contract });
       this.replies
@@ -123,7 +123,7 @@ export class RabbitClient extends ClientProxy {
         })
         .catch((error: Error) => {
           this.logger.warn({ msg: `RPC request to ${contract.pattern} not sent`, err: error.message });
-          this.settle(messageId)?.reject(new DomainError('RPC.UNAVAILABLE', 'unavailable', `The ${service} service cannot be reached right now; try again.`));
+          this.settle(messageId)?.reject(new DomainError(MessagingErrorCodes.RpcUnavailable, 'unavailable', `The ${service} service cannot be reached right now; try again.`));
         });
     });
   }
@@ -181,7 +181,7 @@ export class RabbitClient extends ClientProxy {
       if (!checked.ok) return pending.reject(new Error(`the reply to ${pending.contract.pattern} breaks its contract: ${checked.problems}`));
       return pending.resolve(checked.value);
     }
-    const error = reply.error ?? { code: 'INTERNAL', message: 'the service failed without saying why' };
+    const error = reply.error ?? { code: MessagingErrorCodes.Internal, message: 'the service failed without saying why' };
     pending.reject(
       error.kind
         ? new DomainError(error.code, error.kind as DomainErrorKind, error.message, error.details)

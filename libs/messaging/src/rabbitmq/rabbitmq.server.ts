@@ -5,7 +5,7 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { Counter, Histogram } from 'prom-client';
 import { lastValueFrom } from 'rxjs';
-import { decodeMessage, DomainError, MessageContract, MessageHeaders, QueueContract, RpcContract } from '@app/contracts';
+import { decodeMessage, DomainError, MessageContract, MessageHeaders, MessagingErrorCodes, QueueContract, RpcContract } from '@app/contracts';
 import { acceptCorrelationId, deadLetteredMessages, metricsRegistry, runWithCorrelation } from '@app/observability';
 import { RABBITMQ_CONNECTION, RABBITMQ_OPTIONS, RabbitmqOptions } from './rabbitmq.tokens';
 
@@ -239,7 +239,7 @@ export class RabbitServer extends Server<Events> implements CustomTransportStrat
     // An RPC queue has one operation; any other queue dispatches by routing key.
     const entry = rpc ? consumer.handlers.values().next().value : consumer.handlers.get(meta.routingKey);
     if (!entry) {
-      return this.deadLetter(consumer, message, meta, `MESSAGE.UNKNOWN_TYPE: no handler for routing key "${meta.routingKey}" on ${queue.name}`);
+      return this.deadLetter(consumer, message, meta, `${MessagingErrorCodes.UnknownType}: no handler for routing key "${meta.routingKey}" on ${queue.name}`);
     }
     const { contract, handler } = entry;
     const decoded = decodeMessage('Request' in contract ? contract.Request : contract.Message, message.content);
@@ -249,7 +249,7 @@ export class RabbitServer extends Server<Events> implements CustomTransportStrat
       this.logger.warn({ msg: `invalid request on ${queue.name}`, reason: decoded.reason });
       messages.inc({ queue: queue.name, pattern: contract.pattern, outcome: 'failed' });
       const problem = `The request is invalid: ${decoded.problems ?? 'it could not be read'}.`;
-      return this.reply(consumer, message, meta, { ok: false, error: { code: 'MESSAGE.INVALID', kind: 'invalid', message: problem } });
+      return this.reply(consumer, message, meta, { ok: false, error: { code: MessagingErrorCodes.Invalid, kind: 'invalid', message: problem } });
     }
     const timer = handlerDuration.startTimer({ pattern: contract.pattern });
     let result: unknown;
@@ -340,5 +340,5 @@ function describeError(error: unknown): NonNullable<RpcReply['error']> {
   if (error instanceof DomainError) {
     return { code: error.code, kind: error.kind, message: error.message, details: error.details };
   }
-  return { code: 'INTERNAL', message: 'the service failed to handle the request' };
+  return { code: MessagingErrorCodes.Internal, message: 'the service failed to handle the request' };
 }
