@@ -14,10 +14,11 @@ describe('mailer: kill -9 in the middle of a burst', () => {
     broker = await Broker.connect();
   });
 
+  // A restart waits for readiness, which includes joining the mailer's Kafka consumer group.
   afterAll(async () => {
     await restartApp('mailer'); // back to the default settings
     await broker.close();
-  });
+  }, 120_000);
 
   it('loses no mail, and can send twice only what the crash caught between SMTP accept and the record', async () => {
     const to = uniqueAddress('crash');
