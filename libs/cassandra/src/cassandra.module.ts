@@ -42,19 +42,22 @@ async function connectAndMigrate(options: CassandraOptions): Promise<Client> {
   const backoff = new Backoff(500, 5000);
   for (;;) {
     const bootstrap = createCassandraClient(options);
+    let client: Client | undefined;
     try {
       await bootstrap.connect();
       const applied = await migrate(bootstrap, options.keyspace, options.replicationFactor, loadMigrations(options.migrationsDir));
       if (applied > 0) logger.log(`keyspace ${options.keyspace}: ${applied} migration(s) applied`);
       await bootstrap.shutdown();
-      const client = createCassandraClient(options, options.keyspace);
+      client = createCassandraClient(options, options.keyspace);
       await client.connect();
       return client;
     } catch (error) {
+      // Neither client of a failed attempt is kept: each holds connections and timers.
       await bootstrap.shutdown().catch(() => undefined);
+      await client?.shutdown().catch(() => undefined);
       const delay = backoff.next();
       if (Date.now() + delay > deadline) {
-        throw new Error(`Cassandra at ${options.contactPoints.join(',')} is not reachable: ${(error as Error).message}`);
+        throw new Error(`Cassandra at ${options.contactPoints.join(',')} is not reachable: ${(error as Error).message}`, { cause: error });
       }
       logger.warn(`Cassandra not ready (${(error as Error).message}); retrying in ${delay} ms`);
       await sleepUnless(delay);

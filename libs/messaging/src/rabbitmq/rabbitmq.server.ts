@@ -209,17 +209,8 @@ export class RabbitServer extends Server<Events> implements CustomTransportStrat
     };
     if (this.stopping) return settle('requeue');
     this.inFlight++;
-    const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
-    const meta: MessageMeta = {
-      messageId: String(message.properties.messageId ?? randomUUID()),
-      correlationId: acceptCorrelationId(message.properties.correlationId),
-      attempt: Number(headers[ATTEMPT_HEADER] ?? 1) || 1,
-      redelivered: message.fields.redelivered,
-      routingKey: String(headers[ROUTING_KEY_HEADER] ?? message.fields.routingKey),
-      queue: consumer.queue.name,
-      headers,
-    };
     try {
+      const meta = metaOf(consumer.queue.name, message);
       await runWithCorrelation({ correlationId: meta.correlationId, messageId: meta.messageId }, () =>
         this.process(consumer, delays, message, meta),
       );
@@ -334,6 +325,23 @@ export class RabbitServer extends Server<Events> implements CustomTransportStrat
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     await Promise.all([...this.consumers.values()].map((c) => c.wrapper?.close().catch(() => undefined)));
   }
+}
+
+/** What a handler learns of a delivery; headers come from anyone who could publish, so each is checked. */
+function metaOf(queue: string, message: ConsumeMessage): MessageMeta {
+  const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
+  const attempt = Number(headers[ATTEMPT_HEADER]);
+  const routingKey = headers[ROUTING_KEY_HEADER];
+  const messageId = message.properties.messageId as unknown;
+  return {
+    messageId: typeof messageId === 'string' && messageId !== '' ? messageId : randomUUID(),
+    correlationId: acceptCorrelationId(message.properties.correlationId),
+    attempt: Number.isSafeInteger(attempt) && attempt >= 1 ? attempt : 1,
+    redelivered: message.fields.redelivered,
+    routingKey: typeof routingKey === 'string' ? routingKey : message.fields.routingKey,
+    queue,
+    headers,
+  };
 }
 
 function describeError(error: unknown): NonNullable<RpcReply['error']> {
