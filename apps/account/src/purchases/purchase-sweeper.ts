@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AccountEnv } from '../config/account.env';
 import { PurchaseRepository } from './purchase.repository';
-import { PurchasesService } from './purchases.service';
+import { PurchaseSagaService } from './purchase-saga.service';
 
 /**
  * Drives every purchase whose deadline passed (no progress in time) toward a terminal status:
@@ -17,7 +17,7 @@ export class PurchaseSweeper implements OnApplicationBootstrap, OnApplicationShu
 
   constructor(
     private readonly repository: PurchaseRepository,
-    private readonly purchases: PurchasesService,
+    private readonly saga: PurchaseSagaService,
     private readonly env: AccountEnv,
   ) {}
 
@@ -41,7 +41,7 @@ export class PurchaseSweeper implements OnApplicationBootstrap, OnApplicationShu
     for (let i = 0; i < due.length; i += concurrency) {
       await Promise.all(
         due.slice(i, i + concurrency).map(({ purchaseId: id, dueAt }) =>
-          this.purchases.sweep(id, dueAt).catch((error: Error) => this.logger.warn({ msg: 'sweeping a purchase failed', purchaseId: id, err: error.message })),
+          this.saga.sweep(id, dueAt).catch((error: Error) => this.logger.warn({ msg: 'sweeping a purchase failed', purchaseId: id, err: error.message })),
         ),
       );
     }

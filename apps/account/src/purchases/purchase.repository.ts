@@ -7,8 +7,6 @@ import { PurchaseStatus } from '@app/contracts';
 /** Where a purchase is in the saga; `status` is what the buyer sees. */
 export type PurchaseStage = 'NEW' | 'RESERVING' | 'VOIDING' | 'REFUNDING' | 'COMPLETED' | 'REJECTED' | 'CANCELLED';
 
-export const TERMINAL_STAGES: readonly PurchaseStage[] = ['COMPLETED', 'REJECTED', 'CANCELLED'];
-
 export interface Purchase {
   purchaseId: string;
   userId: string;

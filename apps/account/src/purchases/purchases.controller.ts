@@ -11,12 +11,16 @@ import {
   StockReserved,
 } from '@app/contracts';
 import { RabbitEvent, RabbitRpc } from '@app/messaging';
+import { PurchaseSagaService } from './purchase-saga.service';
 import { PurchasesService } from './purchases.service';
 
 /** Purchases: the api's requests over RPC, and shop's answers in the saga (a malformed one is dead-lettered at once with its reason). */
 @Controller()
 export class PurchasesController {
-  constructor(private readonly purchases: PurchasesService) {}
+  constructor(
+    private readonly purchases: PurchasesService,
+    private readonly saga: PurchaseSagaService,
+  ) {}
 
   @RabbitRpc(AccountRpc.PlacePurchase)
   place(@Payload() request: PlacePurchaseRequest) {
@@ -41,16 +45,16 @@ export class PurchasesController {
 
   @RabbitEvent(MessageContracts.StockReserved)
   stockReserved(@Payload() message: StockReserved) {
-    return this.purchases.onStockReserved(message);
+    return this.saga.onStockReserved(message);
   }
 
   @RabbitEvent(MessageContracts.StockReservationFailed)
   stockReservationFailed(@Payload() message: StockReservationFailed) {
-    return this.purchases.onStockReservationFailed(message);
+    return this.saga.onStockReservationFailed(message);
   }
 
   @RabbitEvent(MessageContracts.ReservationVoided)
   reservationVoided(@Payload() message: ReservationVoided) {
-    return this.purchases.onReservationVoided(message);
+    return this.saga.onReservationVoided(message);
   }
 }

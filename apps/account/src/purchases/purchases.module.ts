@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { UsersModule } from '../users/users.module';
+import { PurchaseSagaService } from './purchase-saga.service';
 import { PurchaseSweeper } from './purchase-sweeper';
+import { PurchaseWatchers } from './purchase-watchers';
 import { PurchaseRepository } from './purchase.repository';
 import { PurchasesController } from './purchases.controller';
 import { PurchasesService } from './purchases.service';
@@ -8,6 +10,6 @@ import { PurchasesService } from './purchases.service';
 @Module({
   imports: [UsersModule],
   controllers: [PurchasesController],
-  providers: [PurchaseRepository, PurchasesService, PurchaseSweeper],
+  providers: [PurchaseRepository, PurchaseWatchers, PurchaseSagaService, PurchasesService, PurchaseSweeper],
 })
 export class PurchasesModule {}

@@ -4,6 +4,8 @@ import { LedgerService } from '../ledger/ledger.service';
 import { MailPublisher } from '../mail/mail.publisher';
 import { UsersService } from '../users/users.service';
 import { Purchase, PurchaseRepository, PurchaseStage, StageChange } from './purchase.repository';
+import { PurchaseSagaService } from './purchase-saga.service';
+import { PurchaseWatchers } from './purchase-watchers';
 import { PurchasesService } from './purchases.service';
 
 /** The purchases table in memory, with the repository's compare-and-set on the stage. */
@@ -45,27 +47,31 @@ function purchase(stage: PurchaseStage): Purchase {
   };
 }
 
+/** The use cases and the saga they share watchers with, over the same rows. */
 function service(rows: FakePurchases) {
   const env = Object.assign(new AccountEnv(), { PURCHASE_RETRY_AFTER_MS: 3_000, PURCHASE_VOID_AFTER_MS: 30_000 });
-  return new PurchasesService(
+  const watchers = new PurchaseWatchers();
+  const saga = new PurchaseSagaService(
     rows as unknown as PurchaseRepository,
     {} as LedgerService,
     { findUser: async () => undefined } as unknown as UsersService,
     {} as MailPublisher,
     { publish: async () => undefined } as never,
+    watchers,
     env,
   );
+  return { sut: new PurchasesService(rows as unknown as PurchaseRepository, saga, watchers, env), saga };
 }
 
 describe(PurchasesService.name, () => {
   it('answers a long poll as soon as the purchase reaches its terminal status', async () => {
     const rows = new FakePurchases();
     rows.rows.set('p1', purchase('RESERVING'));
-    const sut = service(rows);
+    const { sut, saga } = service(rows);
     const started = Date.now();
     const polled = sut.get('u1', 'p1', 10_000);
     await new Promise((resolve) => setImmediate(resolve));
-    await sut.onStockReserved({ purchaseId: 'p1', sku: 'S', quantity: 1 });
+    await saga.onStockReserved({ purchaseId: 'p1', sku: 'S', quantity: 1 });
     expect(await polled).toMatchObject({ purchaseId: 'p1', status: 'COMPLETED' });
     expect(Date.now() - started).toBeLessThan(5_000);
   });
@@ -73,13 +79,13 @@ describe(PurchasesService.name, () => {
   it('answers a long poll with the purchase as it is when the wait runs out', async () => {
     const rows = new FakePurchases();
     rows.rows.set('p1', purchase('RESERVING'));
-    expect(await service(rows).get('u1', 'p1', 20)).toMatchObject({ status: 'PENDING' });
+    expect(await service(rows).sut.get('u1', 'p1', 20)).toMatchObject({ status: 'PENDING' });
   });
 
   it('does not wait on a purchase that is already terminal, nor show another user one', async () => {
     const rows = new FakePurchases();
     rows.rows.set('p1', { ...purchase('COMPLETED'), status: 'COMPLETED' });
-    const sut = service(rows);
+    const { sut } = service(rows);
     expect(await sut.get('u1', 'p1', 60_000)).toMatchObject({ status: 'COMPLETED' });
     await expect(sut.get('u2', 'p1', 60_000)).rejects.toMatchObject({ code: expect.any(String), kind: 'not_found' });
   });
@@ -87,7 +93,7 @@ describe(PurchasesService.name, () => {
   it('finishes a purchase from the row it just wrote, without reading it back', async () => {
     const rows = new FakePurchases();
     rows.rows.set('p1', purchase('RESERVING'));
-    await service(rows).onStockReserved({ purchaseId: 'p1', sku: 'S', quantity: 1 });
+    await service(rows).saga.onStockReserved({ purchaseId: 'p1', sku: 'S', quantity: 1 });
     expect(rows.rows.get('p1')!.stage).toBe('COMPLETED');
     expect(rows.reads).toBe(1);
   });
