@@ -25,9 +25,10 @@ export class LedgerRepository {
     return { balance: num(row.get('balance')), version: num(row.get('version')) };
   }
 
-  async hasEntry(userId: string, entryId: string): Promise<boolean> {
-    const rows = await this.client.execute('SELECT entry_id FROM ledger WHERE user_id = ? AND entry_id = ?', [userId, entryId]);
-    return rows.rowLength > 0;
+  /** The amount recorded under `entryId`, or undefined when there is none (0: a refused debit). */
+  async entryAmount(userId: string, entryId: string): Promise<number | undefined> {
+    const row = (await this.client.execute('SELECT amount FROM ledger WHERE user_id = ? AND entry_id = ?', [userId, entryId], { prepare: true })).first();
+    return row ? num(row.get('amount')) : undefined;
   }
 
   /**

@@ -11,8 +11,8 @@ class FakeLedger {
   async balance() {
     return { ...this.state };
   }
-  async hasEntry(_user: string, entryId: string) {
-    return this.entries.has(entryId);
+  async entryAmount(_user: string, entryId: string) {
+    return this.entries.get(entryId);
   }
   async apply(_user: string, entryId: string, amount: number, seen: BalanceState) {
     this.beforeApply?.();
@@ -39,6 +39,17 @@ describe(LedgerService.name, () => {
     await sut.change('u', 'credit:1', 100);
     expect(await sut.change('u', 'debit:p1', -101)).toEqual({ kind: 'insufficient', balance: 100 });
     expect(fake.state.balance).toBe(100);
+  });
+
+  it('keeps refusing a refused debit, even once the balance could cover it (its purchase was rejected for it)', async () => {
+    const fake = new FakeLedger();
+    const sut = new LedgerService(fake as unknown as LedgerRepository);
+    await sut.change('u', 'credit:1', 100);
+    expect(await sut.change('u', 'debit:p1', -150)).toEqual({ kind: 'insufficient', balance: 100 });
+    await sut.change('u', 'credit:2', 100);
+    expect(await sut.change('u', 'debit:p1', -150)).toEqual({ kind: 'insufficient', balance: 200 });
+    expect(fake.state.balance).toBe(200);
+    expect(await sut.change('u', 'debit:p2', -150)).toEqual({ kind: 'applied', balance: 50 });
   });
 
   it('never loses an update when another instance writes in between (compare-and-set retried)', async () => {

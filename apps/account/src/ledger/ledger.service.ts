@@ -34,18 +34,27 @@ export class LedgerService {
 
   /**
    * Applies `amount` (negative for a debit) once per `entryId`: a repeat changes nothing and
-   * says so. A debit that would take the balance below zero is refused.
+   * says so. A debit that would take the balance below zero is refused, and the refusal is
+   * recorded under its id (an entry of 0): the first answer for an id is its answer for good, so
+   * the same debit asked again later (from a stale read, after a top-up) cannot take the money of
+   * a purchase already rejected for it.
    */
   change(userId: string, entryId: string, amount: number): Promise<LedgerOutcome> {
     return this.lanes.run(userId, async () => {
       for (let attempt = 0; attempt < MAX_CAS_TRIES; attempt++) {
-        const [state, exists] = await Promise.all([this.ledger.balance(userId), this.ledger.hasEntry(userId, entryId)]);
+        const [state, recorded] = await Promise.all([this.ledger.balance(userId), this.ledger.entryAmount(userId, entryId)]);
         if (!state) {
           await this.ledger.open(userId);
           continue;
         }
-        if (exists) return { kind: 'already-applied', balance: state.balance };
-        if (state.balance + amount < 0) return { kind: 'insufficient', balance: state.balance };
+        if (recorded !== undefined) {
+          return recorded === 0 && amount < 0 ? { kind: 'insufficient', balance: state.balance } : { kind: 'already-applied', balance: state.balance };
+        }
+        if (state.balance + amount < 0) {
+          if (await this.ledger.apply(userId, entryId, 0, state, new Date())) return { kind: 'insufficient', balance: state.balance };
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (attempt + 1)));
+          continue;
+        }
         if (state.balance + amount > MAX_BALANCE) {
           throw new DomainError(AccountErrorCodes.BalanceOverflow, 'invalid', 'That credit would make the balance too large.');
         }
