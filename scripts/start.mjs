@@ -39,7 +39,10 @@ async function waitUntilReady() {
   while (pending.size > 0 && Date.now() < deadline) {
     for (const [name, url] of urls) {
       if (!pending.has(name)) continue;
-      const ok = await fetch(`${url}/health/ready`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/health/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) pending.delete(name);
     }
     if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 250));

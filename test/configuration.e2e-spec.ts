@@ -99,7 +99,11 @@ describe('limits at the edge', () => {
       expect(limited.length).toBeGreaterThan(0);
       expect(replies.filter((r) => r.status === 202).length).toBeGreaterThan(0);
       expect(Number(limited[0].headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-      expect(await limited[0].json()).toMatchObject({ statusCode: 429, error: 'Too Many Requests', message: expect.stringMatching(/per store key; retry after/) });
+      expect(await limited[0].json()).toMatchObject({
+        statusCode: 429,
+        error: 'Too Many Requests',
+        message: expect.stringMatching(/per store key; retry after/),
+      });
     } finally {
       await ingest.stop();
     }

@@ -50,7 +50,7 @@ interface Ctx {
   sku: string;
 }
 let ctx: Ctx;
-let crashes: string[] = [];
+const crashes: string[] = [];
 
 async function mustSend(method: string, url: string, body?: unknown, token?: string) {
   const reply = await send(method, url, { body, headers: token ? { authorization: `Bearer ${token}` } : {} });
@@ -184,13 +184,17 @@ const ROUTES: Route[] = [
     method: 'POST',
     url: `${INGEST}/v1/stores/store-1/stock-events`,
     headers: () => ({ ...json, 'x-api-key': STORE_KEY }),
-    body: () => JSON.stringify([{ eventId: `hostile-${run}-${randomUUID()}`, sku: `HOSTILE-${run}`, type: 'delivery', quantity: 1, occurredAt: new Date().toISOString() }]),
+    body: () =>
+      JSON.stringify([
+        { eventId: `hostile-${run}-${randomUUID()}`, sku: `HOSTILE-${run}`, type: 'delivery', quantity: 1, occurredAt: new Date().toISOString() },
+      ]),
   },
 ];
 
 const LENGTHS = [0, 1, 127, 128, 129, 255, 256, 300, 1000, 10_000];
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-const ofLength = (n: number, prefix = '') => (prefix + Array.from({ length: n }, (_, i) => ALPHABET[(i * 7) % ALPHABET.length]).join('')).slice(0, Math.max(n, 0));
+const ofLength = (n: number, prefix = '') =>
+  (prefix + Array.from({ length: n }, (_, i) => ALPHABET[(i * 7) % ALPHABET.length]).join('')).slice(0, Math.max(n, 0));
 
 /** Values fetch can send: lengths, and characters a header may carry but code may not expect. */
 function headerValues(prefix = ''): string[] {
@@ -208,7 +212,18 @@ function headerValues(prefix = ''): string[] {
 
 const FUZZED_HEADERS: { name: string; values: () => string[] }[] = [
   { name: 'x-correlation-id', values: () => headerValues() },
-  { name: 'authorization', values: () => [...headerValues('Bearer '), ...headerValues(), 'Bearer', 'Bearer  ', 'Basic YWRtaW46YWRtaW4=', `Bearer ${'a.b.c'}`, `Bearer ${ctx.user.token}${'x'.repeat(300)}`] },
+  {
+    name: 'authorization',
+    values: () => [
+      ...headerValues('Bearer '),
+      ...headerValues(),
+      'Bearer',
+      'Bearer  ',
+      'Basic YWRtaW46YWRtaW4=',
+      `Bearer ${'a.b.c'}`,
+      `Bearer ${ctx.user.token}${'x'.repeat(300)}`,
+    ],
+  },
   { name: 'x-api-key', values: () => headerValues() },
   { name: 'idempotency-key', values: () => headerValues() },
   {
@@ -252,7 +267,8 @@ function correlationProblem(reply: HostileReply, sent: string | undefined): stri
   const answered = reply.headers['x-correlation-id'];
   if (answered === undefined) return 'answer without X-Correlation-Id';
   if (!SAFE_CORRELATION_ID.test(answered)) return `answer's X-Correlation-Id is unsafe: ${describeValue(answered)}`;
-  if (sent !== undefined && SAFE_CORRELATION_ID.test(sent) && answered !== sent) return `safe X-Correlation-Id ${describeValue(sent)} not kept (got ${describeValue(answered)})`;
+  if (sent !== undefined && SAFE_CORRELATION_ID.test(sent) && answered !== sent)
+    return `safe X-Correlation-Id ${describeValue(sent)} not kept (got ${describeValue(answered)})`;
   if (sent !== undefined && !SAFE_CORRELATION_ID.test(sent) && answered === sent) return 'unsafe X-Correlation-Id copied';
   return undefined;
 }
@@ -329,16 +345,54 @@ describe('hostile input (e2e)', () => {
         ['Content-Length not a number', head(target, `Content-Type: application/json\r\nContent-Length: abc\r\n\r\n${body}`), false],
         ['Content-Length negative', head(target, `Content-Type: application/json\r\nContent-Length: -1\r\n\r\n${body}`), false],
         ['Content-Length 2^64', head(target, `Content-Type: application/json\r\nContent-Length: 18446744073709551616\r\n\r\n${body}`), true],
-        ['two different Content-Lengths', head(target, `Content-Type: application/json\r\nContent-Length: 5\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`), false],
-        ['Content-Length with Transfer-Encoding', head(target, `Content-Type: application/json\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`), false],
+        [
+          'two different Content-Lengths',
+          head(target, `Content-Type: application/json\r\nContent-Length: 5\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`),
+          false,
+        ],
+        [
+          'Content-Length with Transfer-Encoding',
+          head(
+            target,
+            `Content-Type: application/json\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`,
+          ),
+          false,
+        ],
         ['broken chunked encoding', head(target, `Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n${body}\r\n0\r\n\r\n`), false],
         ['Content-Length 0 on a JSON POST', head(target, `Content-Type: application/json\r\nContent-Length: 0\r\n\r\n`), false],
-        ['no Host', `POST ${target.path} HTTP/1.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, false],
-        ['a 10,000-character Host', `POST ${target.path} HTTP/1.1\r\nHost: ${'h'.repeat(10_000)}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, false],
-        ['header without a colon', head(target, `Content-Type: application/json\r\nThis is no header\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`), false],
-        ['a header line of 64 KiB', head(target, `Content-Type: application/json\r\nX-Big: ${'b'.repeat(65_536)}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`), false],
-        ['1,000 headers', head(target, `Content-Type: application/json\r\n${Array.from({ length: 1000 }, (_, i) => `X-H${i}: v\r\n`).join('')}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`), false],
-        ['HTTP/1.0 without Content-Length', `POST ${target.path} HTTP/1.0\r\nContent-Type: application/json\r\n${target.extra.replace('TOKEN', ctx.user.token)}\r\n${body}`, true],
+        [
+          'no Host',
+          `POST ${target.path} HTTP/1.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+          false,
+        ],
+        [
+          'a 10,000-character Host',
+          `POST ${target.path} HTTP/1.1\r\nHost: ${'h'.repeat(10_000)}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+          false,
+        ],
+        [
+          'header without a colon',
+          head(target, `Content-Type: application/json\r\nThis is no header\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`),
+          false,
+        ],
+        [
+          'a header line of 64 KiB',
+          head(target, `Content-Type: application/json\r\nX-Big: ${'b'.repeat(65_536)}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`),
+          false,
+        ],
+        [
+          '1,000 headers',
+          head(
+            target,
+            `Content-Type: application/json\r\n${Array.from({ length: 1000 }, (_, i) => `X-H${i}: v\r\n`).join('')}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+          ),
+          false,
+        ],
+        [
+          'HTTP/1.0 without Content-Length',
+          `POST ${target.path} HTTP/1.0\r\nContent-Type: application/json\r\n${target.extra.replace('TOKEN', ctx.user.token)}\r\n${body}`,
+          true,
+        ],
         ['garbage request line', `\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n`, false],
       ];
       for (const [label, request, end] of framing) {
@@ -379,7 +433,7 @@ describe('hostile input (e2e)', () => {
       [`every field 1e309`, `{${fields.map((x) => `"${x}":1e309`).join(',')}}`],
       [`lone surrogates`, `{${fields.map((x) => `"${x}":"\\ud800\\udc00\\udfff\\ud800x"`).join(',')}}`],
       [`NUL and controls`, `{${fields.map((x) => `"${x}":"a\\u0000b\\u0007\\u001b[31m"`).join(',')}}`],
-      [`a 900 KiB string`, JSON.stringify(Object.fromEntries(fields.map((x, i) => [x, i === 0 ? 'x'.repeat(900 * 1024) : 'y']))) ],
+      [`a 900 KiB string`, JSON.stringify(Object.fromEntries(fields.map((x, i) => [x, i === 0 ? 'x'.repeat(900 * 1024) : 'y'])))],
       [`a 2 MiB string`, JSON.stringify({ [f]: 'x'.repeat(2 * 1024 * 1024) })],
       ['__proto__ and constructor keys', `{"__proto__":{"roles":["admin"],"isAdmin":true},"constructor":{"prototype":{"polluted":1}},"${f}":"x"}`],
       ['duplicate keys', `{"${f}":"a","${f}":{"$gt":""}}`],
@@ -400,7 +454,8 @@ describe('hostile input (e2e)', () => {
   const generatedBodies = (fields: string[], salt: number): [string, string][] => {
     const anyJsonText = fc.oneof(
       fc.jsonValue().map((v) => JSON.stringify(v)),
-      fc.anything({ withBigInt: false, withBoxedValues: true, withMap: true, withSet: true, withTypedArray: true, withDate: true, withNullPrototype: true })
+      fc
+        .anything({ withBigInt: false, withBoxedValues: true, withMap: true, withSet: true, withTypedArray: true, withDate: true, withNullPrototype: true })
         .map((v) => {
           try {
             return JSON.stringify(v) ?? 'null';
@@ -422,13 +477,20 @@ describe('hostile input (e2e)', () => {
       fc.bigInt().map((n) => Number(n)),
     );
     const wrongTyped = fc.record(
-      Object.fromEntries(fields.map((x) => [x, fc.oneof(fc.jsonValue(), hostileString, hostileNumber, fc.constant(null), fc.array(hostileString, { maxLength: 3 }))])),
+      Object.fromEntries(
+        fields.map((x) => [x, fc.oneof(fc.jsonValue(), hostileString, hostileNumber, fc.constant(null), fc.array(hostileString, { maxLength: 3 }))]),
+      ),
       { requiredKeys: [] },
     );
     const withExtras = fc
       .tuple(wrongTyped, fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue(), { maxKeys: 3 }), fc.boolean())
       .map(([record, more, extra]) => JSON.stringify(extra ? { ...more, ...record } : record));
-    const arbitrary = fc.oneof(anyJsonText, withExtras, withExtras, hostileString.map((s) => JSON.stringify(s)));
+    const arbitrary = fc.oneof(
+      anyJsonText,
+      withExtras,
+      withExtras,
+      hostileString.map((s) => JSON.stringify(s)),
+    );
     return fc.sample(arbitrary, { numRuns: RUNS, seed: SEED + salt }).map((text, i) => [`generated #${i} (seed ${SEED + salt}) ${describeValue(text)}`, text]);
   };
 
@@ -442,11 +504,35 @@ describe('hostile input (e2e)', () => {
   const BODY_ROUTES: BodyRoute[] = [
     { name: 'POST /v1/accounts', method: 'POST', path: () => '/v1/accounts', fields: ['email', 'password', 'name'], token: () => undefined },
     { name: 'POST /v1/auth/login', method: 'POST', path: () => '/v1/auth/login', fields: ['email', 'password'], token: () => undefined },
-    { name: 'PUT /v1/me/password', method: 'PUT', path: () => '/v1/me/password', fields: ['currentPassword', 'newPassword'], token: () => ctx.passwordUser.token },
-    { name: 'POST /v1/admin/accounts/{id}/credit', method: 'POST', path: () => `/v1/admin/accounts/${ctx.user.id}/credit`, fields: ['amount'], token: () => ctx.adminToken },
+    {
+      name: 'PUT /v1/me/password',
+      method: 'PUT',
+      path: () => '/v1/me/password',
+      fields: ['currentPassword', 'newPassword'],
+      token: () => ctx.passwordUser.token,
+    },
+    {
+      name: 'POST /v1/admin/accounts/{id}/credit',
+      method: 'POST',
+      path: () => `/v1/admin/accounts/${ctx.user.id}/credit`,
+      fields: ['amount'],
+      token: () => ctx.adminToken,
+    },
     { name: 'POST /v1/admin/items', method: 'POST', path: () => '/v1/admin/items', fields: ['sku', 'name', 'price', 'quantity'], token: () => ctx.adminToken },
-    { name: 'POST /v1/admin/items/{sku}/restock', method: 'POST', path: () => `/v1/admin/items/${ctx.sku}/restock`, fields: ['quantity'], token: () => ctx.adminToken },
-    { name: 'PATCH /v1/admin/items/{sku}/price', method: 'PATCH', path: () => `/v1/admin/items/${ctx.sku}/price`, fields: ['price'], token: () => ctx.adminToken },
+    {
+      name: 'POST /v1/admin/items/{sku}/restock',
+      method: 'POST',
+      path: () => `/v1/admin/items/${ctx.sku}/restock`,
+      fields: ['quantity'],
+      token: () => ctx.adminToken,
+    },
+    {
+      name: 'PATCH /v1/admin/items/{sku}/price',
+      method: 'PATCH',
+      path: () => `/v1/admin/items/${ctx.sku}/price`,
+      fields: ['price'],
+      token: () => ctx.adminToken,
+    },
     { name: 'POST /v1/me/watchlist', method: 'POST', path: () => '/v1/me/watchlist', fields: ['sku'], token: () => ctx.user.token },
     { name: 'POST /v1/purchases', method: 'POST', path: () => '/v1/purchases', fields: ['sku', 'quantity'], token: () => ctx.user.token },
   ];
@@ -492,7 +578,11 @@ describe('hostile input (e2e)', () => {
         sku: fc.oneof(fc.constant(`HOSTILE-${run}`), fc.string({ unit: 'binary', maxLength: 100 }), fc.jsonValue()),
         type: fc.oneof(fc.constantFrom('delivery', 'sale', 'adjustment', 'count'), fc.jsonValue()),
         quantity: fc.oneof(fc.integer(), fc.double(), fc.constantFrom(-0, 2 ** 53 + 1, 1e21), fc.jsonValue()),
-        occurredAt: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string({ maxLength: 40 }), fc.jsonValue()),
+        occurredAt: fc.oneof(
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          fc.string({ maxLength: 40 }),
+          fc.jsonValue(),
+        ),
       },
       { requiredKeys: [] },
     );
@@ -500,7 +590,14 @@ describe('hostile input (e2e)', () => {
       ...fixedBodies(fields),
       ['{"events": [[[…]]] 5,000 deep}', `{"events":${deep(5000, '[', '', ']')}}`],
       ['{"events": {"a":…} 5,000 deep}', `{"events":${deep(5000, '{"a":', '1', '}')}}`],
-      ...fc.sample(fc.oneof(fc.jsonValue().map((v) => JSON.stringify(v)), fc.tuple(fc.array(event, { maxLength: 5 }), fc.boolean()).map(([e, wrapped]) => JSON.stringify(wrapped ? { events: e } : e))), { numRuns: RUNS, seed: SEED + 100 })
+      ...fc
+        .sample(
+          fc.oneof(
+            fc.jsonValue().map((v) => JSON.stringify(v)),
+            fc.tuple(fc.array(event, { maxLength: 5 }), fc.boolean()).map(([e, wrapped]) => JSON.stringify(wrapped ? { events: e } : e)),
+          ),
+          { numRuns: RUNS, seed: SEED + 100 },
+        )
         .map((text, i) => [`generated JSON #${i} (seed ${SEED + 100}) ${describeValue(text)}`, text] as [string, string]),
     ];
     const ndjsonBodies: [string, string][] = [
@@ -511,10 +608,27 @@ describe('hostile input (e2e)', () => {
       ['only newlines', '\n\n\n\n'],
       ['CRLF and blank lines', `\r\n${JSON.stringify({ eventId: 'x' })}\r\n\r\n`],
       ['a 2 MiB line', `{"eventId":"${'x'.repeat(2 * 1024 * 1024)}"}`],
-      ...fc.sample(fc.array(fc.oneof(event.map((e) => JSON.stringify(e)), fc.jsonValue().map((v) => JSON.stringify(v)), fc.string({ maxLength: 50 })), { maxLength: 8 }).map((lines) => lines.join('\n')), { numRuns: RUNS, seed: SEED + 200 })
+      ...fc
+        .sample(
+          fc
+            .array(
+              fc.oneof(
+                event.map((e) => JSON.stringify(e)),
+                fc.jsonValue().map((v) => JSON.stringify(v)),
+                fc.string({ maxLength: 50 }),
+              ),
+              { maxLength: 8 },
+            )
+            .map((lines) => lines.join('\n')),
+          { numRuns: RUNS, seed: SEED + 200 },
+        )
         .map((text, i) => [`generated NDJSON #${i} (seed ${SEED + 200}) ${describeValue(text)}`, text] as [string, string]),
     ];
-    const csvCell = fc.oneof(fc.string({ maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 30 }), fc.constantFrom('"', '""', '"a,b"', '\r', ',,,', '1e309', '-0', '9007199254740993', '\u0000'));
+    const csvCell = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.string({ unit: 'binary', maxLength: 30 }),
+      fc.constantFrom('"', '""', '"a,b"', '\r', ',,,', '1e309', '-0', '9007199254740993', '\u0000'),
+    );
     const csvBodies: [string, string][] = [
       ['header only', 'eventId,sku,type,quantity,occurredAt\n'],
       ['empty', ''],
@@ -524,7 +638,16 @@ describe('hostile input (e2e)', () => {
       ['1e309 quantity', `eventId,sku,type,quantity,occurredAt\nhostile-${run}-csvinf,HOSTILE-${run},delivery,1e309,2024-01-01T00:00:00Z\n`],
       ['only a BOM', '\ufeff'],
       ['header with a BOM and CRLF', `\ufeffeventId,sku,type,quantity,occurredAt\r\nhostile-${run}-bom,HOSTILE-${run},delivery,1,2024-01-01T00:00:00Z\r\n`],
-      ...fc.sample(fc.array(fc.array(csvCell, { maxLength: 7 }).map((cells) => cells.join(',')), { maxLength: 6 }).map((lines) => ['eventId,sku,type,quantity,occurredAt', ...lines].join('\n')), { numRuns: RUNS, seed: SEED + 300 })
+      ...fc
+        .sample(
+          fc
+            .array(
+              fc.array(csvCell, { maxLength: 7 }).map((cells) => cells.join(',')),
+              { maxLength: 6 },
+            )
+            .map((lines) => ['eventId,sku,type,quantity,occurredAt', ...lines].join('\n')),
+          { numRuns: RUNS, seed: SEED + 300 },
+        )
         .map((text, i) => [`generated CSV #${i} (seed ${SEED + 300}) ${describeValue(text)}`, text] as [string, string]),
     ];
     const problems = [
@@ -590,7 +713,13 @@ describe('hostile input (e2e)', () => {
       headers: () => ({ authorization: `Bearer ${ctx.adminToken}`, 'content-type': 'application/json' }),
       body: () => JSON.stringify({ amount: 1 }),
     },
-    { name: 'DELETE /v1/me/watchlist/{sku}', method: 'DELETE', url: (s) => `${API}/v1/me/watchlist/${s}`, headers: () => ({ authorization: `Bearer ${ctx.user.token}` }), okFor: SKU },
+    {
+      name: 'DELETE /v1/me/watchlist/{sku}',
+      method: 'DELETE',
+      url: (s) => `${API}/v1/me/watchlist/${s}`,
+      headers: () => ({ authorization: `Bearer ${ctx.user.token}` }),
+      okFor: SKU,
+    },
     {
       name: 'POST ingest /v1/stores/{storeId}/stock-events',
       method: 'POST',
@@ -688,7 +817,10 @@ describe('hostile input (e2e)', () => {
   }
 
   it.each([
-    ['a body that stops after a few of its 1,000 bytes', 'POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"email":'],
+    [
+      'a body that stops after a few of its 1,000 bytes',
+      'POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"email":',
+    ],
     ['headers that never finish', 'POST /v1/auth/login HTTP/1.1\r\nHost: x\r\n'],
   ])('slow client: %s is cut off within HTTP_REQUEST_TIMEOUT_MS', async (_label, bytes) => {
     const started = Date.now();
@@ -737,7 +869,11 @@ describe('hostile input (e2e)', () => {
       const user = ctx.user;
       const login = () => send('POST', `${url}/v1/auth/login`, { body: { email: user.email, password: user.password }, timeoutMs: RPC_TIMEOUT_MS + 5000 });
       const purchase = () =>
-        send('POST', `${url}/v1/purchases`, { headers: { authorization: `Bearer ${user.token}` }, body: { sku: ctx.sku, quantity: 1 }, timeoutMs: RPC_TIMEOUT_MS + 5000 });
+        send('POST', `${url}/v1/purchases`, {
+          headers: { authorization: `Bearer ${user.token}` },
+          body: { sku: ctx.sku, quantity: 1 },
+          timeoutMs: RPC_TIMEOUT_MS + 5000,
+        });
       expect((await login()).status).toBe(200);
 
       proxy.blackhole();
@@ -747,7 +883,10 @@ describe('hostile input (e2e)', () => {
       const until = Date.now() + 3 * RPC_TIMEOUT_MS;
       while (Date.now() < until) {
         const replies = await Promise.all([login(), purchase()]);
-        for (const [name, reply] of [['login', replies[0]], ['purchase', replies[1]]] as const) {
+        for (const [name, reply] of [
+          ['login', replies[0]],
+          ['purchase', replies[1]],
+        ] as const) {
           statuses.push(reply.status);
           if (reply.status === 503) firstUnavailable ??= reply;
           const label = `black-holed ${name} (${reply.elapsedMs} ms)`;

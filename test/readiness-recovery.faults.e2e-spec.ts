@@ -50,24 +50,36 @@ describe('readiness follows the infrastructure, without restarting the apps', ()
     await expectAllReady(180_000);
   }, 300_000);
 
-  itCassandra('Cassandra stopped: its users answer 503 naming cassandra; back: 200', async () => {
-    infra('down', 'cassandra');
-    await expectOutageSeen('cassandra');
-    infra('up', 'cassandra');
-    await expectAllReady(180_000);
-  }, 400_000);
+  itCassandra(
+    'Cassandra stopped: its users answer 503 naming cassandra; back: 200',
+    async () => {
+      infra('down', 'cassandra');
+      await expectOutageSeen('cassandra');
+      infra('up', 'cassandra');
+      await expectAllReady(180_000);
+    },
+    400_000,
+  );
 
-  itKafka('Kafka stopped: its users answer 503 naming kafka; back: 200', async () => {
-    infra('down', 'kafka');
-    await expectOutageSeen('kafka');
-    infra('up', 'kafka');
-    await expectAllReady(120_000);
-  }, 300_000);
+  itKafka(
+    'Kafka stopped: its users answer 503 naming kafka; back: 200',
+    async () => {
+      infra('down', 'kafka');
+      await expectOutageSeen('kafka');
+      infra('up', 'kafka');
+      await expectAllReady(120_000);
+    },
+    300_000,
+  );
 
-  itRabbitmq('RabbitMQ stopped: its users answer 503 naming rabbitmq; back: 200', async () => {
-    infra('down', 'rabbitmq');
-    await expectOutageSeen('rabbitmq');
-    infra('up', 'rabbitmq');
-    await expectAllReady(120_000);
-  }, 300_000);
+  itRabbitmq(
+    'RabbitMQ stopped: its users answer 503 naming rabbitmq; back: 200',
+    async () => {
+      infra('down', 'rabbitmq');
+      await expectOutageSeen('rabbitmq');
+      infra('up', 'rabbitmq');
+      await expectAllReady(120_000);
+    },
+    300_000,
+  );
 });

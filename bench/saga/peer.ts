@@ -61,9 +61,13 @@ export async function nestPeer(url: string, options: { contactPoints: string[]; 
       const row = (await db.execute('SELECT quantity FROM stock WHERE sku = ?', [data.sku], { prepare: true })).first();
       if (!row || row.get('quantity') < data.quantity) return { reserved: false, reason: 'out of stock' };
       await db.execute('UPDATE stock SET quantity = ? WHERE sku = ?', [row.get('quantity') - data.quantity, data.sku], { prepare: true });
-      await db.execute('INSERT INTO reservations (purchase_id, sku, quantity, at) VALUES (?, ?, ?, ?)', [data.purchaseId, data.sku, data.quantity, new Date()], {
-        prepare: true,
-      });
+      await db.execute(
+        'INSERT INTO reservations (purchase_id, sku, quantity, at) VALUES (?, ?, ?, ?)',
+        [data.purchaseId, data.sku, data.quantity, new Date()],
+        {
+          prepare: true,
+        },
+      );
       return { reserved: true };
     }
   }
@@ -93,7 +97,9 @@ export async function nestPeer(url: string, options: { contactPoints: string[]; 
         await setStatus(data.purchaseId, 'REJECTED');
         return { status: 'REJECTED' };
       }
-      const answer = await firstValueFrom(toShop.send<{ reserved: boolean }>('reserve', { purchaseId: data.purchaseId, sku: data.sku, quantity: data.quantity }));
+      const answer = await firstValueFrom(
+        toShop.send<{ reserved: boolean }>('reserve', { purchaseId: data.purchaseId, sku: data.sku, quantity: data.quantity }),
+      );
       if (answer.reserved) {
         await setStatus(data.purchaseId, 'COMPLETED');
         return { status: 'COMPLETED' };

@@ -52,7 +52,9 @@ async function measure(name: string, total: number, once: () => Promise<number |
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const result = { name, operations: total, seconds, perSecond: total / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
-  process.stdout.write(`${name.padEnd(8)} ${result.perSecond.toFixed(1).padStart(8)} ops/s  p50 ${result.p50Ms.toFixed(1)} ms  p99 ${result.p99Ms.toFixed(1)} ms\n`);
+  process.stdout.write(
+    `${name.padEnd(8)} ${result.perSecond.toFixed(1).padStart(8)} ops/s  p50 ${result.p50Ms.toFixed(1)} ms  p99 ${result.p99Ms.toFixed(1)} ms\n`,
+  );
   return result;
 }
 
@@ -105,7 +107,11 @@ async function system(): Promise<Result> {
   await measure('warm-up', 200, once);
   phases.length = 0;
   const result = await measure('system', PURCHASES, once);
-  const median = (i: number) => percentile(phases.map((p) => p[i]).sort((a, b) => a - b), 50);
+  const median = (i: number) =>
+    percentile(
+      phases.map((p) => p[i]).sort((a, b) => a - b),
+      50,
+    );
   process.stdout.write(
     `system phases, medians: POST → account insert ${median(0)} ms, insert → 202 ${median(1)} ms, insert → COMPLETED ${median(2)} ms, COMPLETED → client ${median(3)} ms\n`,
   );

@@ -46,7 +46,10 @@ const startTs = (file: string, env: Record<string, string>) =>
 async function waitHttp(url: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`${url} not ready`);
     await sleep(250);
@@ -61,7 +64,13 @@ function makeBodies(store: number, count: number, tag: string): string[] {
     const events: Event[] = [];
     for (let j = i; j < Math.min(count, i + PER_REQUEST); j++) {
       const type = j % 50 === 0 ? 'count' : j % 5 === 0 ? 'delivery' : 'sale';
-      events.push({ eventId: `${tag}-${j}`, sku: `SKU-${String(randomInt(20_000)).padStart(5, '0')}`, type, quantity: randomInt(1, 50), occurredAt: new Date(base + j).toISOString() });
+      events.push({
+        eventId: `${tag}-${j}`,
+        sku: `SKU-${String(randomInt(20_000)).padStart(5, '0')}`,
+        type,
+        quantity: randomInt(1, 50),
+        occurredAt: new Date(base + j).toISOString(),
+      });
     }
     bodies.push(JSON.stringify(events));
   }
@@ -69,7 +78,11 @@ function makeBodies(store: number, count: number, tag: string): string[] {
 }
 
 async function post(port: number, store: string, body: string, type = 'application/json'): Promise<Response> {
-  return fetch(`http://127.0.0.1:${port}/v1/stores/${store}/stock-events`, { method: 'POST', headers: { 'content-type': type, 'x-api-key': `key-${store}` }, body });
+  return fetch(`http://127.0.0.1:${port}/v1/stores/${store}/stock-events`, {
+    method: 'POST',
+    headers: { 'content-type': type, 'x-api-key': `key-${store}` },
+    body,
+  });
 }
 
 /** Sends every body with `parallel` requests in flight; returns events per second. */
@@ -158,7 +171,10 @@ async function freshness(rate: number, seconds: number): Promise<{ p50: number; 
     const marker = `FRESH-${RUN}-${i++}`;
     const quantity = randomInt(1, 1000);
     const events = makeBodies(0, perRequest, `fresh-${RUN}-${i}`)[0];
-    const body = JSON.stringify([{ eventId: `${marker}-c`, sku: marker, type: 'count', quantity, occurredAt: new Date(Date.now() - 1000).toISOString() }, ...JSON.parse(events).slice(1)]);
+    const body = JSON.stringify([
+      { eventId: `${marker}-c`, sku: marker, type: 'count', quantity, occurredAt: new Date(Date.now() - 1000).toISOString() },
+      ...JSON.parse(events).slice(1),
+    ]);
     pending.push(
       (async () => {
         const response = await post(PORTS.ingest, store, body);
@@ -201,7 +217,13 @@ async function main(): Promise<void> {
   await cassandra.shutdown();
   const cassandraStock = new Client({ contactPoints: ['127.0.0.1:9042'], localDataCenter: 'datacenter1', keyspace: 'stock' });
   await cassandraStock.connect();
-  const results: Record<string, unknown> = { run: RUN, date: new Date().toISOString(), events: N, eventsPerRequest: PER_REQUEST, cpus: (await import('node:os')).cpus().length };
+  const results: Record<string, unknown> = {
+    run: RUN,
+    date: new Date().toISOString(),
+    events: N,
+    eventsPerRequest: PER_REQUEST,
+    cpus: (await import('node:os')).cpus().length,
+  };
 
   try {
     // --- ingest ---
@@ -218,8 +240,23 @@ async function main(): Promise<void> {
     log('limit: Kafka ProducerPerformance');
     const perf = execFileSync(
       'java',
-      ['-cp', join(ROOT, '.infra', 'kafka', 'lib', '*'), 'org.apache.kafka.tools.ProducerPerformance', '--topic', LIMIT_TOPIC, '--num-records', String(Math.max(N, 500_000)),
-        '--record-size', String(sample.length), '--throughput', '-1', '--producer-props', 'bootstrap.servers=127.0.0.1:9092', 'acks=all', 'enable.idempotence=true'],
+      [
+        '-cp',
+        join(ROOT, '.infra', 'kafka', 'lib', '*'),
+        'org.apache.kafka.tools.ProducerPerformance',
+        '--topic',
+        LIMIT_TOPIC,
+        '--num-records',
+        String(Math.max(N, 500_000)),
+        '--record-size',
+        String(sample.length),
+        '--throughput',
+        '-1',
+        '--producer-props',
+        'bootstrap.servers=127.0.0.1:9092',
+        'acks=all',
+        'enable.idempotence=true',
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
     );
     const limitRate = Number(/([\d.]+) records\/sec/.exec(perf.trim().split('\n').pop()!)![1]);
@@ -252,7 +289,13 @@ async function main(): Promise<void> {
     const naiveRun = await consumeRate(`bench-naive-${RUN}`, TOPIC, total, 40_000);
     naiveProcess.kill('SIGKILL');
     log(`peer: ${Math.round(naiveRun.rate)} events/s`);
-    results.process = { eventsPerSecond: processRun.rate, raw: rawRate, peer: naiveRun.rate, vsRaw: processRun.rate / rawRate, vsPeer: processRun.rate / naiveRun.rate };
+    results.process = {
+      eventsPerSecond: processRun.rate,
+      raw: rawRate,
+      peer: naiveRun.rate,
+      vsRaw: processRun.rate / rawRate,
+      vsPeer: processRun.rate / naiveRun.rate,
+    };
 
     // --- freshness at half the sustained rate of the slower stage ---
     startApp('api', { API_PORT: String(PORTS.api), RATE_LIMIT_RPS: '0' });
@@ -279,7 +322,14 @@ async function main(): Promise<void> {
       body: csv,
     });
     const after = peakRss(mem.pid!);
-    results.memory = { bodyBytes: Buffer.byteLength(csv), status: response.status, rssBefore: before.rss, peakRss: after.hwm, growth: after.hwm - before.rss, growthVsBody: (after.hwm - before.rss) / Buffer.byteLength(csv) };
+    results.memory = {
+      bodyBytes: Buffer.byteLength(csv),
+      status: response.status,
+      rssBefore: before.rss,
+      peakRss: after.hwm,
+      growth: after.hwm - before.rss,
+      growthVsBody: (after.hwm - before.rss) / Buffer.byteLength(csv),
+    };
     log(`memory: ${JSON.stringify(results.memory)}`);
   } finally {
     for (const child of children) child.kill('SIGTERM');

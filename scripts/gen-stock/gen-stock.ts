@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     let time = start;
     let serial = 0;
 
-    for (let i = 0; i < count; ) {
+    for (let i = 0; i < count;) {
       const sku = `${values.prefix}-${String(int(1, skus)).padStart(6, '0')}`;
       // a duplicate of a recent line: same eventId, so it must change nothing
       let line: string;

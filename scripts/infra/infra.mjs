@@ -9,9 +9,7 @@
 import path from 'node:path';
 import { REPO_ROOT } from './paths.mjs';
 import { tail } from './proc.mjs';
-import {
-  InfraError, SERVER_NAMES, down, kill, notStartedByUs, pause, reset, resume, status, up,
-} from './servers.mjs';
+import { InfraError, SERVER_NAMES, down, kill, notStartedByUs, pause, reset, resume, status, up } from './servers.mjs';
 
 const SERVERS = SERVER_NAMES.join('|');
 const USAGE = [
@@ -39,9 +37,9 @@ function printUpResult(res) {
   console.error(`${pad(res.name)} FAILED: ${res.error}`);
   if (!res.logPath) return;
   const lines = tail(res.logPath, LOG_TAIL_LINES);
-  console.error(lines
-    ? `--- last ${LOG_TAIL_LINES} lines of ${rel(res.logPath)} ---\n${lines}\n--- end of ${rel(res.logPath)} ---`
-    : `(${rel(res.logPath)} is empty)`);
+  console.error(
+    lines ? `--- last ${LOG_TAIL_LINES} lines of ${rel(res.logPath)} ---\n${lines}\n--- end of ${rel(res.logPath)} ---` : `(${rel(res.logPath)} is empty)`,
+  );
   if (res.logHint) console.error(`(${res.logHint})`);
 }
 

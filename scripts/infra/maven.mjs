@@ -49,13 +49,11 @@ function missingArtifacts(output) {
   return [...found];
 }
 
-const NETWORK_TROUBLE = /Could not transfer artifact|Unknown host|Temporary failure in name resolution|Network is unreachable|Connection refused|connect timed out|No route to host|in offline mode/i;
+const NETWORK_TROUBLE =
+  /Could not transfer artifact|Unknown host|Temporary failure in name resolution|Network is unreachable|Connection refused|connect timed out|No route to host|in offline mode/i;
 
 function mavenArgs(pom, dir, { offline }) {
-  return [
-    '-B', ...(offline ? ['-o', '-q'] : []), '-f', pom,
-    GOAL, '-DincludeScope=runtime', `-DoutputDirectory=${dir}`,
-  ];
+  return ['-B', ...(offline ? ['-o', '-q'] : []), '-f', pom, GOAL, '-DincludeScope=runtime', `-DoutputDirectory=${dir}`];
 }
 
 /**
@@ -80,8 +78,11 @@ export async function copyDependencies(server, pom, dir) {
   const missing = missingArtifacts(offlineOutput);
   const repo = localRepository();
   const expected = EXPECTED_BYTES[server];
-  note(server, `first run: fetching ${server}'s jars from Maven Central into ${repo}`
-    + `${expected ? ` (about ${mb(expected)})` : ''}; Maven's log: ${path.relative(REPO_ROOT, mavenLog(server))}`);
+  note(
+    server,
+    `first run: fetching ${server}'s jars from Maven Central into ${repo}` +
+      `${expected ? ` (about ${mb(expected)})` : ''}; Maven's log: ${path.relative(REPO_ROOT, mavenLog(server))}`,
+  );
 
   const started = Date.now();
   let files = 0;
@@ -100,8 +101,10 @@ export async function copyDependencies(server, pom, dir) {
     }
   };
   const progress = setInterval(() => {
-    note(server, `Maven: ${files} files, ${mb(bytes)}${expected ? ` of about ${mb(expected)}` : ''} fetched`
-      + ` (${Math.round((Date.now() - started) / 1000)} s)`);
+    note(
+      server,
+      `Maven: ${files} files, ${mb(bytes)}${expected ? ` of about ${mb(expected)}` : ''} fetched` + ` (${Math.round((Date.now() - started) / 1000)} s)`,
+    );
   }, PROGRESS_EVERY_MS);
   progress.unref();
   try {
@@ -112,12 +115,17 @@ export async function copyDependencies(server, pom, dir) {
     }
     const deps = `the runtime dependencies of ${path.relative(REPO_ROOT, pom)}`;
     const what = missing.length > 0 ? `${missing.join(', ')} (the first Maven met; likely more of ${deps})` : deps;
-    throw Object.assign(new Error([
-      `Maven Central (${CENTRAL}) cannot be reached, and the local Maven repository ${repo} lacks ${server}'s jars.`,
-      `  Missing: ${what}.`,
-      `  The first run needs Maven Central once${expected ? ` (about ${mb(expected)})` : ''}; later runs start from that cache`
-        + ` without network. Maven's log: ${path.relative(REPO_ROOT, mavenLog(server))}`,
-    ].join('\n')), { logPath: null });
+    throw Object.assign(
+      new Error(
+        [
+          `Maven Central (${CENTRAL}) cannot be reached, and the local Maven repository ${repo} lacks ${server}'s jars.`,
+          `  Missing: ${what}.`,
+          `  The first run needs Maven Central once${expected ? ` (about ${mb(expected)})` : ''}; later runs start from that cache` +
+            ` without network. Maven's log: ${path.relative(REPO_ROOT, mavenLog(server))}`,
+        ].join('\n'),
+      ),
+      { logPath: null },
+    );
   } finally {
     clearInterval(progress);
   }
@@ -137,7 +145,9 @@ export function ensureLibs(server) {
   let current = '';
   try {
     current = readFileSync(marker, 'utf8').trim();
-  } catch { /* not copied yet */ }
+  } catch {
+    /* not copied yet */
+  }
   if (current === hash) return Promise.resolve(false);
 
   const job = mavenQueue.then(async () => {

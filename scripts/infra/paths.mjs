@@ -30,7 +30,9 @@ export function javaBin() {
   if (process.env.INFRA_JAVA_HOME) return path.join(process.env.INFRA_JAVA_HOME, 'bin', 'java');
   const jvmRoot = '/usr/lib/jvm';
   const jdk17 = existsSync(jvmRoot)
-    ? readdirSync(jvmRoot).filter((d) => /^java-17-openjdk-/.test(d)).sort()[0]
+    ? readdirSync(jvmRoot)
+        .filter((d) => /^java-17-openjdk-/.test(d))
+        .sort()[0]
     : undefined;
   if (!jdk17) {
     throw new Error('No JDK 17 under /usr/lib/jvm: apt-get install openjdk-17-jdk-headless, or set INFRA_JAVA_HOME');

@@ -2,8 +2,20 @@
 // binaries outside a normal user's PATH, and sudo for the privileged steps.
 import { spawn } from 'node:child_process';
 import {
-  accessSync, closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync,
-  readdirSync, readlinkSync, rmSync, writeFileSync, writeSync,
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
 } from 'node:fs';
 import path from 'node:path';
 
@@ -23,7 +35,9 @@ export function findBin(name) {
     try {
       accessSync(file, constants.X_OK);
       return file;
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
   }
   return null;
 }
@@ -36,7 +50,7 @@ export const isRoot = () => process.getuid?.() === 0;
  * through `env VAR=value` since sudo resets the environment.
  */
 export function runPrivileged(server, cmd, args, { env = {}, timeoutMs } = {}) {
-  const bin = cmd.startsWith('/') ? cmd : findBin(cmd) ?? cmd;
+  const bin = cmd.startsWith('/') ? cmd : (findBin(cmd) ?? cmd);
   if (isRoot()) return run(bin, args, { env: { ...process.env, ...env }, timeoutMs });
   const sudo = findBin('sudo');
   if (!sudo) {
@@ -158,7 +172,10 @@ export function run(cmd, args, { cwd, env, timeoutMs = 600_000, onOutput } = {})
     child.stdout.on('data', take);
     child.stderr.on('data', take);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve(out);

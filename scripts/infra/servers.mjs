@@ -1,14 +1,10 @@
 // Programmatic control of the local servers, for scripts/infra/infra.mjs and for tests:
 //   up(names), down(names), status(names), isReady(name), reset(), pause(name), resume(name),
 //   kill(name), notStartedByUs(names).
-import {
-  closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync,
-} from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { DATA_DIR, RUN_DIR, STATE_DIR, logFile, pidFile } from './paths.mjs';
-import {
-  isAlive, livePidFromFile, portOwner, processState, signal, sleep, spawnDetached, stopPid,
-} from './proc.mjs';
+import { isAlive, livePidFromFile, portOwner, processState, signal, sleep, spawnDetached, stopPid } from './proc.mjs';
 import cassandra from './servers/cassandra.mjs';
 import kafka from './servers/kafka.mjs';
 import maildev from './servers/maildev.mjs';
@@ -52,7 +48,7 @@ function ownedPid(def) {
 
 /** Pid to signal: ours, or for a shared server (RabbitMQ, Redis) whoever listens on its port. */
 function runningPid(def) {
-  return ownedPid(def) ?? (def.shared ? portOwner(def.ports[0])?.pid ?? null : null);
+  return ownedPid(def) ?? (def.shared ? (portOwner(def.ports[0])?.pid ?? null) : null);
 }
 
 const isPaused = (pid) => processState(pid) === 'T';
@@ -68,7 +64,9 @@ async function probeOnce(def, timeoutMs = PROBE_TIMEOUT_MS) {
 /** Polls the real client check until it passes, the process dies, or the deadline passes. */
 async function waitReady(def, { pid, child, deadline }) {
   let exit = null;
-  child?.once('exit', (code, sig) => { exit = sig ?? `exit code ${code}`; });
+  child?.once('exit', (code, sig) => {
+    exit = sig ?? `exit code ${code}`;
+  });
   let last = 'no answer yet';
   for (;;) {
     const attempt = await probeOnce(def, Math.max(500, Math.min(PROBE_TIMEOUT_MS, deadline - Date.now())));
@@ -106,11 +104,7 @@ async function upOne(def) {
     const attempt = await probeOnce(def);
     const [port, owner] = held[0];
     if (!attempt.ready) {
-      throw new InfraError(
-        def.name,
-        `${describeOwner(port, owner)}, which does not answer as ${def.name}: ${attempt.detail}`,
-        { foreign: true },
-      );
+      throw new InfraError(def.name, `${describeOwner(port, owner)}, which does not answer as ${def.name}: ${attempt.detail}`, { foreign: true });
     }
     // Ours after all (the pid file was lost): its command line points into .infra/.
     if (!def.shared && owner.pid && owner.command.includes(STATE_DIR) && owner.command.includes(def.marker)) {
@@ -147,18 +141,20 @@ async function upOne(def) {
 export async function up(names, { onResult } = {}) {
   const defs = resolveNames(names).map(definition);
   return withLock(async () => {
-    const results = await Promise.all(defs.map(async (def) => {
-      const res = await upOne(def).catch((err) => ({
-        name: def.name,
-        ok: false,
-        error: err.reason ?? err.message,
-        // An error may name its own log (Maven's), or none when its message says it all.
-        logPath: err.foreign ? null : err.logPath !== undefined ? err.logPath : logFile(def.name),
-        logHint: err.foreign || err.logPath !== undefined ? null : def.logHint,
-      }));
-      onResult?.(res);
-      return res;
-    }));
+    const results = await Promise.all(
+      defs.map(async (def) => {
+        const res = await upOne(def).catch((err) => ({
+          name: def.name,
+          ok: false,
+          error: err.reason ?? err.message,
+          // An error may name its own log (Maven's), or none when its message says it all.
+          logPath: err.foreign ? null : err.logPath !== undefined ? err.logPath : logFile(def.name),
+          logHint: err.foreign || err.logPath !== undefined ? null : def.logHint,
+        }));
+        onResult?.(res);
+        return res;
+      }),
+    );
     const failed = results.filter((r) => !r.ok);
     if (failed.length > 0) {
       throw new InfraError(null, failed.map((r) => `${r.name}: ${r.error}`).join('; '), { results });
@@ -196,17 +192,25 @@ export function down(names) {
 /** One line of facts per server: running or not, pid, whether it answers. */
 export async function status(names) {
   const defs = resolveNames(names).map(definition);
-  return Promise.all(defs.map(async (def) => {
-    const owned = ownedPid(def);
-    const listener = owned ? null : portOwner(def.ports[0]);
-    const pid = owned ?? listener?.pid ?? null;
-    const running = Boolean(owned || listener);
-    const paused = pid ? isPaused(pid) : false;
-    const check = running && !paused ? await probeOnce(def) : { ready: false, detail: '' };
-    return {
-      name: def.name, running, pid, ours: Boolean(owned), paused, ready: check.ready, detail: check.detail,
-    };
-  }));
+  return Promise.all(
+    defs.map(async (def) => {
+      const owned = ownedPid(def);
+      const listener = owned ? null : portOwner(def.ports[0]);
+      const pid = owned ?? listener?.pid ?? null;
+      const running = Boolean(owned || listener);
+      const paused = pid ? isPaused(pid) : false;
+      const check = running && !paused ? await probeOnce(def) : { ready: false, detail: '' };
+      return {
+        name: def.name,
+        running,
+        pid,
+        ours: Boolean(owned),
+        paused,
+        ready: check.ready,
+        detail: check.detail,
+      };
+    }),
+  );
 }
 
 /**
@@ -214,7 +218,8 @@ export async function status(names) {
  * and `pause` refuse them, and tests that stop a server skip themselves for them.
  */
 export function notStartedByUs(names) {
-  return resolveNames(names).map(definition)
+  return resolveNames(names)
+    .map(definition)
     .filter((def) => !ownedPid(def) && portOwner(def.ports[0]))
     .map((def) => def.name);
 }
@@ -298,7 +303,9 @@ async function withLock(fn) {
       let holder = null;
       try {
         holder = Number.parseInt(readFileSync(LOCK_PATH, 'utf8'), 10);
-      } catch { /* released meanwhile */ }
+      } catch {
+        /* released meanwhile */
+      }
       if (holder && !isAlive(holder)) rmSync(LOCK_PATH, { force: true });
       else if (Date.now() > deadline) throw new InfraError(null, `${LOCK_PATH} held by pid ${holder} for too long`);
       else await sleep(250);
@@ -310,4 +317,3 @@ async function withLock(fn) {
     rmSync(LOCK_PATH, { force: true });
   }
 }
-

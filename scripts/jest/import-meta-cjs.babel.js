@@ -31,9 +31,7 @@ module.exports = function importMetaToCommonJs({ types: t, template }) {
           parent.replaceWith(values[parent.node.property.name]());
           return;
         }
-        path.replaceWith(
-          t.objectExpression(Object.entries(values).map(([key, value]) => t.objectProperty(t.identifier(key), value()))),
-        );
+        path.replaceWith(t.objectExpression(Object.entries(values).map(([key, value]) => t.objectProperty(t.identifier(key), value()))));
       },
     },
   };

@@ -91,7 +91,8 @@ async function sendChunk(chunk: Chunk): Promise<void> {
         return;
       }
       failure = `HTTP ${status}: ${payload.message ?? ''}`;
-      if (status !== 503 && status !== 429 && status < 500) throw new Error(`the server refused lines ${chunk.firstLine}–${chunk.lineNumbers[chunk.lineNumbers.length - 1]}: ${failure}`);
+      if (status !== 503 && status !== 429 && status < 500)
+        throw new Error(`the server refused lines ${chunk.firstLine}–${chunk.lineNumbers[chunk.lineNumbers.length - 1]}: ${failure}`);
     } catch (error) {
       if (status !== 0 && status !== 503 && status !== 429 && status < 500) throw error;
       failure ||= (error as Error).message;
@@ -147,7 +148,9 @@ async function main(): Promise<void> {
 
   const seconds = (Date.now() - started) / 1000;
   rejected.sort((a, b) => a.line - b.line);
-  process.stdout.write(`\n${file}: ${sentEvents} events sent in ${seconds.toFixed(1)} s (${Math.round(sentEvents / seconds)} events/s): ${accepted} accepted, ${rejected.length} rejected\n`);
+  process.stdout.write(
+    `\n${file}: ${sentEvents} events sent in ${seconds.toFixed(1)} s (${Math.round(sentEvents / seconds)} events/s): ${accepted} accepted, ${rejected.length} rejected\n`,
+  );
   for (const r of rejected) process.stdout.write(`  line ${r.line}${r.eventId ? ` (${r.eventId})` : ''}: ${r.errors.join('; ')}\n`);
   process.exitCode = rejected.length > 0 ? 1 : 0;
 }

@@ -10,7 +10,9 @@ describe('registration e-mail addresses (e2e)', () => {
   });
 
   it('refuses an address longer than 254 characters and one with a control character', async () => {
-    const long = await call('POST', '/v1/accounts', { body: { email: `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}@example.test`, password: 'a-long-password', name: 'L' } });
+    const long = await call('POST', '/v1/accounts', {
+      body: { email: `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}@example.test`, password: 'a-long-password', name: 'L' },
+    });
     expect(long.status).toBe(400);
     expect(long.body.message).toContain('email must be at most 254 characters long');
     const control = await call('POST', '/v1/accounts', { body: { email: `${unique('ctl')}\u0007@example.test`, password: 'a-long-password', name: 'C' } });

@@ -183,9 +183,13 @@ describe('catalog (e2e: api → shop over RabbitMQ, price changes over Kafka)', 
       } finally {
         await kafka.onApplicationShutdown();
       }
-      await waitFor('the api to see the stale event', async () => (await metric('api_price_changed_events_total', 'outcome="stale"')) > staleBefore || undefined, {
-        timeoutMs: 30_000,
-      });
+      await waitFor(
+        'the api to see the stale event',
+        async () => (await metric('api_price_changed_events_total', 'outcome="stale"')) > staleBefore || undefined,
+        {
+          timeoutMs: 30_000,
+        },
+      );
       expect(await viewOf(sku)).toEqual({ price: 700, version: 2 });
       expect((await call('GET', `/v1/items/${sku}`)).body.price).toBe(700);
     });

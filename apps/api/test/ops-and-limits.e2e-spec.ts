@@ -8,7 +8,9 @@ describe('ops view and rate limits (e2e)', () => {
   afterAll(async () => {
     // Leave the system as found: default api settings and all six apps ready.
     await restartApp('api');
-    const mailerUp = await fetch(`${appUrl('mailer')}/health/live`).then((r) => r.ok).catch(() => false);
+    const mailerUp = await fetch(`${appUrl('mailer')}/health/live`)
+      .then((r) => r.ok)
+      .catch(() => false);
     if (!mailerUp) startApp('mailer');
     await Promise.all(APP_NAMES.map((name) => waitReady(name, 180_000)));
   });
@@ -107,12 +109,17 @@ describe('ops view and rate limits (e2e)', () => {
 
       // Per account: six wrong passwords, alternating instances; the seventh is refused however right it is.
       const guesses = [];
-      for (let i = 0; i < 6; i++) guesses.push((await post(i % 2 ? b.url : a.url, '/v1/auth/login', { email: victim.email, password: `guess-${i}-wrong` })).status);
+      for (let i = 0; i < 6; i++)
+        guesses.push((await post(i % 2 ? b.url : a.url, '/v1/auth/login', { email: victim.email, password: `guess-${i}-wrong` })).status);
       expect(guesses).toEqual([401, 401, 401, 401, 401, 401]);
       const blocked = await post(a.url, '/v1/auth/login', { email: victim.email, password: victim.password });
       expect(blocked.status).toBe(429);
       expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-      expect(await blocked.json()).toMatchObject({ statusCode: 429, error: 'Too Many Requests', message: expect.stringMatching(/sign-in attempts.*retry after/) });
+      expect(await blocked.json()).toMatchObject({
+        statusCode: 429,
+        error: 'Too Many Requests',
+        message: expect.stringMatching(/sign-in attempts.*retry after/),
+      });
 
       // Per IP: the same address has used its six attempts, so registration and other accounts are refused too.
       const other = await post(b.url, '/v1/accounts', { email: `${unique('auth-limit')}@example.test`, password: 'long enough password', name: 'X' });
@@ -128,7 +135,8 @@ describe('ops view and rate limits (e2e)', () => {
       await Promise.all([a.ready(), b.ready()]);
       const events = [{ eventId: unique('e'), sku: 'SKU-1', type: 'delivery', quantity: 1, occurredAt: new Date().toISOString() }];
       const statuses = [];
-      for (let i = 0; i < 6; i++) statuses.push((await post(i % 2 ? b.url : a.url, '/v1/stores/store-1/stock-events', events, { 'x-api-key': `guess-${i}` })).status);
+      for (let i = 0; i < 6; i++)
+        statuses.push((await post(i % 2 ? b.url : a.url, '/v1/stores/store-1/stock-events', events, { 'x-api-key': `guess-${i}` })).status);
       expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
       const refused = await post(a.url, '/v1/stores/store-1/stock-events', events, { 'x-api-key': 'guess-again' });
       expect(refused.status).toBe(429);

@@ -64,7 +64,9 @@ describe('purchases survive crashes and a broker restart (e2e, faults)', () => {
   afterAll(async () => {
     infra('up', 'rabbitmq'); // leaves a broker it did not start alone
     for (const name of ['account', 'shop'] as const) {
-      const ready = await fetch(`${appUrl(name)}/health/live`).then((r) => r.ok).catch(() => false);
+      const ready = await fetch(`${appUrl(name)}/health/live`)
+        .then((r) => r.ok)
+        .catch(() => false);
       if (!ready) startApp(name);
     }
     await everyAppReady();
@@ -88,9 +90,7 @@ describe('purchases survive crashes and a broker restart (e2e, faults)', () => {
         faults.push(killApp('shop', 'SIGKILL').then(() => void startApp('shop')));
       }
     };
-    await Promise.all(
-      Array.from({ length: 200 }, (_, i) => buyUntilAccepted(users[i % users.length], sku, deadline).then(onAccepted)),
-    );
+    await Promise.all(Array.from({ length: 200 }, (_, i) => buyUntilAccepted(users[i % users.length], sku, deadline).then(onAccepted)));
     await Promise.all(faults);
     expect(killedAccount && killedShop).toBe(true);
     await everyAppReady();

@@ -15,9 +15,7 @@ async function settle(orders: { user: TestUser; purchaseId: string }[]): Promise
   const byUser = new Map<TestUser, string[]>();
   for (const o of orders) byUser.set(o.user, [...(byUser.get(o.user) ?? []), o.purchaseId]);
   const result = new Map<TestUser, any[]>();
-  await Promise.all(
-    [...byUser].map(async ([user, ids]) => result.set(user, [...(await waitTerminal(user, ids, 120_000)).values()])),
-  );
+  await Promise.all([...byUser].map(async ([user, ids]) => result.set(user, [...(await waitTerminal(user, ids, 120_000)).values()])));
   return result;
 }
 
@@ -50,9 +48,7 @@ describe('purchases (e2e, the saga between account and shop)', () => {
   it('the last unit, 50 buyers: exactly one COMPLETED', async () => {
     const users = await buyers(50, 1_000);
     const sku = await createItem(1, PRICE);
-    const orders = await Promise.all(
-      users.map(async (user) => ({ user, purchaseId: (await buy(user, sku)).body.purchaseId as string })),
-    );
+    const orders = await Promise.all(users.map(async (user) => ({ user, purchaseId: (await buy(user, sku)).body.purchaseId as string })));
     const all = [...(await settle(orders)).values()].flat();
     expect(all.filter((p) => p.status === 'COMPLETED')).toHaveLength(1);
     expect(all.filter((p) => p.status === 'CANCELLED')).toHaveLength(49);

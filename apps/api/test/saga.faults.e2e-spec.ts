@@ -44,7 +44,10 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const say = (line: string) => console.log(`saga faults: ${line}`);
 
 async function isLive(name: AppName): Promise<boolean> {
-  return fetch(`${appUrl(name)}/health/live`).then((r) => r.ok, () => false);
+  return fetch(`${appUrl(name)}/health/live`).then(
+    (r) => r.ok,
+    () => false,
+  );
 }
 
 /** Every app of the shared system running and ready (started again if a test left one down). */
@@ -67,7 +70,10 @@ async function crashRestart(name: AppName, env: Record<string, string> = {}): Pr
 }
 
 async function readyStatus(url: string): Promise<number> {
-  return fetch(`${url}/health/ready`).then((r) => r.status, () => 0);
+  return fetch(`${url}/health/ready`).then(
+    (r) => r.status,
+    () => 0,
+  );
 }
 
 function idsOf(queue: HeldQueue, ...routingKeys: string[]): Set<string> {
@@ -277,9 +283,13 @@ describe('the purchase saga and its neighbours under faults (e2e, real servers)'
       proxy.reset();
       await waitFor('the extra account to see the broker gone', async () => (await readyStatus(account.url)) === 503, { timeoutMs: 30_000 });
       await shopInbox.release();
-      await waitFor('shop to answer every void while no account listens', () => covers(new Set(probe.received.map((m) => String(m.body.purchaseId))), accepted), {
-        timeoutMs: 30_000,
-      });
+      await waitFor(
+        'shop to answer every void while no account listens',
+        () => covers(new Set(probe.received.map((m) => String(m.body.purchaseId))), accepted),
+        {
+          timeoutMs: 30_000,
+        },
+      );
       const pending = accepted.length;
       proxy.restore();
       await account.ready(60_000);
@@ -425,9 +435,13 @@ describe('the purchase saga and its neighbours under faults (e2e, real servers)'
             outage = (async () => {
               const cutAt = Date.now();
               proxy.reset();
-              await waitFor('both extra instances to see the broker gone', async () => (await readyStatus(account.url)) === 503 && (await readyStatus(mailer.url)) === 503, {
-                timeoutMs: 30_000,
-              });
+              await waitFor(
+                'both extra instances to see the broker gone',
+                async () => (await readyStatus(account.url)) === 503 && (await readyStatus(mailer.url)) === 503,
+                {
+                  timeoutMs: 30_000,
+                },
+              );
               proxy.restore();
               const restoredAt = Date.now();
               await Promise.all([account.ready(60_000), mailer.ready(60_000)]);
@@ -447,4 +461,3 @@ describe('the purchase saga and its neighbours under faults (e2e, real servers)'
     });
   });
 });
-

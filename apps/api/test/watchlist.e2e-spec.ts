@@ -49,10 +49,14 @@ describe('api: watchlist', () => {
     await changePrice(sku, 8_000);
     await waitFor('the catalog to show the new price', async () => (await call('GET', `/v1/items/${sku}`)).body?.price === 8_000, { timeoutMs: 30_000 });
     for (const user of [stays, leaves]) {
-      const [mail] = await waitFor(`the price-drop mail for ${user.email}`, async () => ((await priceDropMails(user)).length > 0 ? priceDropMails(user) : false), {
-        timeoutMs: 60_000,
-        intervalMs: 250,
-      });
+      const [mail] = await waitFor(
+        `the price-drop mail for ${user.email}`,
+        async () => ((await priceDropMails(user)).length > 0 ? priceDropMails(user) : false),
+        {
+          timeoutMs: 60_000,
+          intervalMs: 250,
+        },
+      );
       expect(mail.subject).toBe(`Price drop: Item ${sku} is now $80.00`);
       expect(mail.text).toContain('from $100.00 to $80.00');
     }

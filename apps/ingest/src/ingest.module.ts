@@ -13,16 +13,16 @@ export class IngestModule {
       module: IngestModule,
       global: true,
       imports: [
-      KafkaModule.forRoot({
-        clientId: 'ingest',
-        brokers: env.kafkaBrokers,
-        // Tests and the benchmark isolate a run with a topic of their own.
-        topics: { [TopicContracts.StockEvents.topic]: { topic: env.STOCK_TOPIC, partitions: env.STOCK_TOPIC_PARTITIONS } },
-      }),
-      RedisModule.forRoot(env.REDIS_URL),
-      HealthModule.forIndicators([KafkaHealthIndicator, RedisHealthIndicator]),
-      MetricsModule,
-      StockEventsModule,
+        KafkaModule.forRoot({
+          clientId: 'ingest',
+          brokers: env.kafkaBrokers,
+          // Tests and the benchmark isolate a run with a topic of their own.
+          topics: { [TopicContracts.StockEvents.topic]: { topic: env.STOCK_TOPIC, partitions: env.STOCK_TOPIC_PARTITIONS } },
+        }),
+        RedisModule.forRoot(env.REDIS_URL),
+        HealthModule.forIndicators([KafkaHealthIndicator, RedisHealthIndicator]),
+        MetricsModule,
+        StockEventsModule,
       ],
       providers: [{ provide: IngestEnv, useValue: env }],
       exports: [IngestEnv],

@@ -51,11 +51,15 @@ describe('stock pipeline: ingest → process → api', () => {
     await eventuallyLevel('store-1', s, 35);
 
     // The same events again, in another request and format: nothing changes. A later delivery counts.
-    const again = await post('store-1', 'application/x-ndjson', ndjson([
-      { eventId: `${run}-d1`, sku: s, type: 'delivery', quantity: 100, occurredAt: at(0) },
-      { eventId: `${run}-s2`, sku: s, type: 'sale', quantity: 3, occurredAt: at(30) },
-      { eventId: `${run}-d2`, sku: s, type: 'delivery', quantity: 7, occurredAt: at(40) },
-    ]));
+    const again = await post(
+      'store-1',
+      'application/x-ndjson',
+      ndjson([
+        { eventId: `${run}-d1`, sku: s, type: 'delivery', quantity: 100, occurredAt: at(0) },
+        { eventId: `${run}-s2`, sku: s, type: 'sale', quantity: 3, occurredAt: at(30) },
+        { eventId: `${run}-d2`, sku: s, type: 'delivery', quantity: 7, occurredAt: at(40) },
+      ]),
+    );
     expect(again).toEqual({ status: 202, body: { accepted: 3, rejected: [] } });
     await eventuallyLevel('store-1', s, 42);
   });
@@ -76,7 +80,11 @@ describe('stock pipeline: ingest → process → api', () => {
     expect(none.status).toBe(400);
     expect(none.body).toMatchObject({ statusCode: 400, error: 'Bad Request', accepted: 0, rejected: [{ index: 0, eventId: `${run}-j4` }] });
 
-    const future = await post('store-1', 'application/json', JSON.stringify([{ ...e('j5', 'delivery', 1, 0), occurredAt: new Date(Date.now() + 3_600_000).toISOString() }]));
+    const future = await post(
+      'store-1',
+      'application/json',
+      JSON.stringify([{ ...e('j5', 'delivery', 1, 0), occurredAt: new Date(Date.now() + 3_600_000).toISOString() }]),
+    );
     expect(future.body.rejected[0].errors).toEqual(['occurredAt must not be more than 5 minutes in the future']);
     await eventuallyLevel('store-1', s, 4);
   });
@@ -118,7 +126,11 @@ describe('stock pipeline: ingest → process → api', () => {
 
   it('pages without repeats or gaps, filters with below, and totals across stores', async () => {
     const names = Array.from({ length: 23 }, (_, i) => sku(`page-${String(i).padStart(2, '0')}`));
-    await post('store-1', 'application/json', JSON.stringify(names.map((s, i) => ({ eventId: `${run}-p${i}`, sku: s, type: 'count', quantity: i, occurredAt: at(0) }))));
+    await post(
+      'store-1',
+      'application/json',
+      JSON.stringify(names.map((s, i) => ({ eventId: `${run}-p${i}`, sku: s, type: 'count', quantity: i, occurredAt: at(0) }))),
+    );
     await post('store-2', 'application/json', JSON.stringify([{ eventId: `${run}-p0`, sku: names[5], type: 'delivery', quantity: 10, occurredAt: at(0) }]));
     for (const [i, s] of names.entries()) await eventuallyLevel('store-1', s, i);
     await eventuallyLevel('store-2', names[5], 10);
@@ -127,7 +139,10 @@ describe('stock pipeline: ingest → process → api', () => {
     let token: string | null = null;
     do {
       const query = new URLSearchParams({ limit: '7', ...(token ? { pageToken: token } : {}) });
-      const page = (await (await fetch(`${appUrl('api')}/v1/stores/store-1/stock?${query}`)).json()) as { items: { sku: string }[]; nextPageToken: string | null };
+      const page = (await (await fetch(`${appUrl('api')}/v1/stores/store-1/stock?${query}`)).json()) as {
+        items: { sku: string }[];
+        nextPageToken: string | null;
+      };
       expect(page.items.length).toBeLessThanOrEqual(7);
       seen.push(...page.items.map((i) => i.sku));
       token = page.nextPageToken;
@@ -143,7 +158,10 @@ describe('stock pipeline: ingest → process → api', () => {
     expect(totals).toEqual({
       sku: names[5],
       total: 15,
-      stores: expect.arrayContaining([{ storeId: 'store-1', quantity: 5 }, { storeId: 'store-2', quantity: 10 }]),
+      stores: expect.arrayContaining([
+        { storeId: 'store-1', quantity: 5 },
+        { storeId: 'store-2', quantity: 10 },
+      ]),
     });
     expect((await fetch(`${appUrl('api')}/v1/stock/${sku('never')}`)).status).toBe(404);
     expect((await fetch(`${appUrl('api')}/v1/stores/store-1/stock/${sku('never')}`)).status).toBe(404);

@@ -46,7 +46,10 @@ describe('mailer: mail.send', () => {
     const to = uniqueAddress('kinds');
     const requests: [string, SendMail][] = [
       [`welcome:${to}`, { to, kind: 'welcome', data: { name: 'Bo' } }],
-      [`purchase-cancelled:${to}`, { to, kind: 'purchase-cancelled', data: { purchaseId: 'p-9', sku: 'S-1', quantity: 1, amount: 500, reason: 'out of stock' } }],
+      [
+        `purchase-cancelled:${to}`,
+        { to, kind: 'purchase-cancelled', data: { purchaseId: 'p-9', sku: 'S-1', quantity: 1, amount: 500, reason: 'out of stock' } },
+      ],
       [`price-drop:${to}`, { to, kind: 'price-drop', data: { sku: 'S-1', itemName: 'Kettle', oldPrice: 2500, newPrice: 1999 } }],
     ];
     for (const [id, request] of requests) await broker.sendMail(request, id);

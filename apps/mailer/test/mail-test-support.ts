@@ -97,10 +97,7 @@ export class Broker {
     try {
       await channel.prefetch(10_000);
       const done = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`dead-lettered ${found.size} of ${ids.size} expected messages within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
+        const timer = setTimeout(() => reject(new Error(`dead-lettered ${found.size} of ${ids.size} expected messages within ${timeoutMs} ms`)), timeoutMs);
         void channel.consume(`${Queues.MailSend}.dlq`, (message) => {
           if (!message) return;
           const id = String(message.properties.messageId);
@@ -159,7 +156,10 @@ export async function mailerCounter(name: string, labels: Record<string, string>
   const urls = new Set([appUrl('mailer'), ...[3005, 4005, 4105, 4205, 4305, 4405].map((port) => `http://127.0.0.1:${port}`)]);
   let sum = 0;
   for (const url of urls) {
-    const text = await fetch(`${url}/metrics`).then((r) => (r.ok ? r.text() : ''), () => '');
+    const text = await fetch(`${url}/metrics`).then(
+      (r) => (r.ok ? r.text() : ''),
+      () => '',
+    );
     if (!text.includes('app="mailer"')) continue;
     for (const line of text.split('\n')) {
       if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;

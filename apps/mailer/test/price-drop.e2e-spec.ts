@@ -50,10 +50,7 @@ describe('mailer: price drops reach the watchers', () => {
         },
         { timeoutMs: 60_000, intervalMs: 250 },
       );
-      expect(mails.map((m) => m.headers['x-mail-id']).sort()).toEqual([
-        `price-drop:${sku}:1:${watcher.userId}`,
-        `price-drop:${sku}:3:${watcher.userId}`,
-      ]);
+      expect(mails.map((m) => m.headers['x-mail-id']).sort()).toEqual([`price-drop:${sku}:1:${watcher.userId}`, `price-drop:${sku}:3:${watcher.userId}`]);
       const v3 = mails.find((m) => m.headers['x-mail-id'].endsWith(`:3:${watcher.userId}`))!;
       expect(v3.subject).toBe('Price drop: Espresso machine is now $399.00');
       expect(v3.text).toContain('from $470.00 to $399.00');

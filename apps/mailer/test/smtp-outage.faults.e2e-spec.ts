@@ -6,7 +6,10 @@ import { Broker, MAILDEV_URL, mailerCounter, mailsTo, uniqueAddress } from './ma
 const OUTAGE_MS = 30_000;
 
 async function maildevAnswers(): Promise<boolean> {
-  return fetch(`${MAILDEV_URL}/email`).then((r) => r.ok, () => false);
+  return fetch(`${MAILDEV_URL}/email`).then(
+    (r) => r.ok,
+    () => false,
+  );
 }
 
 describe('mailer: the SMTP server is down for 30 s', () => {

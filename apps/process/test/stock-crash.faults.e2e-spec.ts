@@ -42,7 +42,10 @@ describe('stock pipeline under faults', () => {
   afterAll(async () => {
     infra('resume', 'kafka');
     // leave the shared system as it was: process running and ready
-    const alive = await fetch(`${appUrl('process')}/health/live`).then(() => true, () => false);
+    const alive = await fetch(`${appUrl('process')}/health/live`).then(
+      () => true,
+      () => false,
+    );
     if (!alive) startApp('process');
     await waitReady('process');
   });
@@ -69,10 +72,14 @@ describe('stock pipeline under faults', () => {
     await admin.connect();
     const consumeToEnd = async () => {
       const ends = await admin.fetchTopicOffsets(Topics.StockEvents);
-      await waitFor(`group ${group} to consume the whole topic`, async () => {
-        const [committed] = await admin.fetchOffsets({ groupId: group, topics: [Topics.StockEvents] });
-        return ends.every((end) => BigInt(committed.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1') >= BigInt(end.high));
-      }, { timeoutMs: 300_000, intervalMs: 1000 });
+      await waitFor(
+        `group ${group} to consume the whole topic`,
+        async () => {
+          const [committed] = await admin.fetchOffsets({ groupId: group, topics: [Topics.StockEvents] });
+          return ends.every((end) => BigInt(committed.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1') >= BigInt(end.high));
+        },
+        { timeoutMs: 300_000, intervalMs: 1000 },
+      );
     };
     try {
       await killApp('process', 'SIGTERM');
@@ -82,10 +89,14 @@ describe('stock pipeline under faults', () => {
       expect(await levels(prefix)).toEqual(before);
 
       await killApp('process', 'SIGTERM');
-      await waitFor(`the offsets of ${group} to reset to the earliest`, async () => {
-        await admin.resetOffsets({ groupId: group, topic: Topics.StockEvents, earliest: true });
-        return true;
-      }, { timeoutMs: 60_000, intervalMs: 1000 });
+      await waitFor(
+        `the offsets of ${group} to reset to the earliest`,
+        async () => {
+          await admin.resetOffsets({ groupId: group, topic: Topics.StockEvents, earliest: true });
+          return true;
+        },
+        { timeoutMs: 60_000, intervalMs: 1000 },
+      );
       startApp('process', { STOCK_CONSUMER_GROUP: group });
       await waitReady('process');
       await consumeToEnd();
@@ -101,7 +112,13 @@ describe('stock pipeline under faults', () => {
 
   itWhenControlledHere('kafka', 'Kafka')('answers 503 while Kafka is frozen, never 202, and recovers by itself', async () => {
     const s = `${prefix}kafka-down`;
-    const event = (id: string, quantity: number): SentEvent => ({ eventId: `${run}-${id}`, sku: s, type: 'delivery', quantity, occurredAt: new Date().toISOString() });
+    const event = (id: string, quantity: number): SentEvent => ({
+      eventId: `${run}-${id}`,
+      sku: s,
+      type: 'delivery',
+      quantity,
+      occurredAt: new Date().toISOString(),
+    });
     infra('pause', 'kafka');
     try {
       const response = await send([event('down-1', 1)]);
@@ -110,10 +127,17 @@ describe('stock pipeline under faults', () => {
     } finally {
       infra('resume', 'kafka');
     }
-    await waitFor('ingest to accept again', async () => (await send([event('down-1', 1), event('up-2', 2)])).status === 202, { timeoutMs: 120_000, intervalMs: 1000 });
-    await waitFor(`${s} to be 3`, async () => {
-      const response = await fetch(`${appUrl('api')}/v1/stores/${STORE}/stock/${s}`);
-      return response.ok && ((await response.json()) as { quantity: number }).quantity === 3;
-    }, { timeoutMs: 60_000, intervalMs: 500 });
+    await waitFor('ingest to accept again', async () => (await send([event('down-1', 1), event('up-2', 2)])).status === 202, {
+      timeoutMs: 120_000,
+      intervalMs: 1000,
+    });
+    await waitFor(
+      `${s} to be 3`,
+      async () => {
+        const response = await fetch(`${appUrl('api')}/v1/stores/${STORE}/stock/${s}`);
+        return response.ok && ((await response.json()) as { quantity: number }).quantity === 3;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
   });
 });

@@ -50,7 +50,13 @@ const skusOf = (prefix: string, count: number) => Array.from({ length: count }, 
 type Outcome = { status: number | 'network error'; events: SentEvent[]; sentAt?: number; answeredAt?: number };
 
 /** Sends `events` in chunks from `clients` concurrent clients, each chunk retried until 202; records every answer. */
-async function uploadWithRetries(to: StockStore, events: SentEvent[], chunk: number, clients: number, onAnswer: (o: Outcome) => void = () => {}): Promise<SentEvent[]> {
+async function uploadWithRetries(
+  to: StockStore,
+  events: SentEvent[],
+  chunk: number,
+  clients: number,
+  onAnswer: (o: Outcome) => void = () => {},
+): Promise<SentEvent[]> {
   const chunks: SentEvent[][] = [];
   for (let i = 0; i < events.length; i += chunk) chunks.push(events.slice(i, i + chunk));
   const acknowledged: SentEvent[] = [];
@@ -107,7 +113,10 @@ describe('stock pipeline under server faults (real servers)', () => {
     }
     infra('up', 'kafka', 'cassandra');
     for (const name of APP_NAMES) {
-      const alive = await fetch(`${appUrl(name)}/health/live`).then(() => true, () => false);
+      const alive = await fetch(`${appUrl(name)}/health/live`).then(
+        () => true,
+        () => false,
+      );
       if (!alive) startApp(name);
     }
     await Promise.all(APP_NAMES.map((name) => waitReady(name, 180_000)));
@@ -125,22 +134,30 @@ describe('stock pipeline under server faults (real servers)', () => {
     const started = Date.now();
 
     // Kill on progress, not on time: each ingest instance is killed once it has taken a few thousand of the file's events.
-    const acceptedByIngest = async () => Number(/stock_events_ingested_total\{outcome="accepted"[^}]*\} (\d+)/.exec(await (await fetch(`${appUrl('ingest')}/metrics`)).text())?.[1] ?? 0);
+    const acceptedByIngest = async () =>
+      Number(/stock_events_ingested_total\{outcome="accepted"[^}]*\} (\d+)/.exec(await (await fetch(`${appUrl('ingest')}/metrics`)).text())?.[1] ?? 0);
     let before = await acceptedByIngest();
     let output = '';
-    upload = spawn('npm', ['run', '--silent', 'upload', '--', '--store', to.store, '--key', to.key, '--url', appUrl('ingest'), '--chunk', '1000', '--concurrency', '2', file], {
-      cwd: ROOT,
-      env: { ...process.env, INGEST_URL: appUrl('ingest') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    upload = spawn(
+      'npm',
+      ['run', '--silent', 'upload', '--', '--store', to.store, '--key', to.key, '--url', appUrl('ingest'), '--chunk', '1000', '--concurrency', '2', file],
+      {
+        cwd: ROOT,
+        env: { ...process.env, INGEST_URL: appUrl('ingest') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
     upload.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     upload.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-100_000)));
     const exited = new Promise<number | null>((done) => upload!.once('exit', (code) => done(code)));
     let kills = 0;
     for (let i = 0; i < 3 && upload.exitCode === null; i++) {
       const threshold = before + randomInt(1000, 6000);
-      await waitFor('ingest to take more of the upload', async () => upload!.exitCode !== null || (await acceptedByIngest()) >= threshold, { timeoutMs: 120_000, intervalMs: 50 });
+      await waitFor('ingest to take more of the upload', async () => upload!.exitCode !== null || (await acceptedByIngest()) >= threshold, {
+        timeoutMs: 120_000,
+        intervalMs: 50,
+      });
       if (upload.exitCode !== null) break;
       await killApp('ingest', 'SIGKILL');
       kills++;
@@ -204,7 +221,13 @@ describe('stock pipeline under server faults (real servers)', () => {
     // One sku per request, every event a delivery of 1: a request's level is the number of its events that were counted.
     let next = 0;
     const requestEvents = (r: number): SentEvent[] =>
-      Array.from({ length: PER_REQUEST }, (_, i) => ({ eventId: `${run}-p${r}-${i}`, sku: `${prefix}${String(r).padStart(4, '0')}`, type: 'delivery', quantity: 1, occurredAt: new Date(Date.UTC(2024, 0, 1)).toISOString() }));
+      Array.from({ length: PER_REQUEST }, (_, i) => ({
+        eventId: `${run}-p${r}-${i}`,
+        sku: `${prefix}${String(r).padStart(4, '0')}`,
+        type: 'delivery',
+        quantity: 1,
+        occurredAt: new Date(Date.UTC(2024, 0, 1)).toISOString(),
+      }));
     const outcomes: Outcome[] = [];
     let stop = false;
     let pausedAt = Infinity;
@@ -224,7 +247,10 @@ describe('stock pipeline under server faults (real servers)', () => {
     };
     const started = Date.now();
     const clients = Array.from({ length: 5 }, client);
-    await waitFor('some requests to be acknowledged before the freeze', () => outcomes.filter((o) => o.status === 202).length >= 10, { timeoutMs: 60_000, intervalMs: 50 });
+    await waitFor('some requests to be acknowledged before the freeze', () => outcomes.filter((o) => o.status === 202).length >= 10, {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+    });
     infra('pause', 'kafka');
     pausedAt = Date.now();
     try {
@@ -260,10 +286,17 @@ describe('stock pipeline under server faults (real servers)', () => {
     );
 
     // A store then resends what got 503: now every request counts exactly once.
-    await uploadWithRetries(to, unavailable.flatMap((o) => o.events), PER_REQUEST, 4);
+    await uploadWithRetries(
+      to,
+      unavailable.flatMap((o) => o.events),
+      PER_REQUEST,
+      4,
+    );
     const all = new Map([...ok, ...unavailable].map((o) => [o.events[0].sku, PER_REQUEST]));
     await waitForLevels(to, prefix, all, 120_000, { exact: true });
-    console.log(`stock faults: after resending the ${unavailable.length} 503 requests, all ${all.size} request levels are exactly ${PER_REQUEST} (${seconds(Date.now() - settled)})`);
+    console.log(
+      `stock faults: after resending the ${unavailable.length} 503 requests, all ${all.size} request levels are exactly ${PER_REQUEST} (${seconds(Date.now() - settled)})`,
+    );
 
     // A 503 says the events were not acknowledged: none of them is in `accepted`, and resending is
     // safe. Their outcome is unknown, though: a produce request already in the frozen broker's socket
@@ -314,7 +347,9 @@ describe('stock pipeline under server faults (real servers)', () => {
     await sender;
 
     const endsGrew = second.reduce((sum, p, k) => sum + Number(p.end - first[k].end), 0);
-    const committedMoved = second.map((p, k) => (p.committed !== first[k].committed ? `p${p.partition}: ${first[k].committed}→${p.committed}` : '')).filter(Boolean);
+    const committedMoved = second
+      .map((p, k) => (p.committed !== first[k].committed ? `p${p.partition}: ${first[k].committed}→${p.committed}` : ''))
+      .filter(Boolean);
     expect(endsGrew).toBeGreaterThan(0);
     expect(committedMoved).toEqual([]);
 

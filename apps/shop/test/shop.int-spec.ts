@@ -110,9 +110,7 @@ describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
       await call(ShopRpc.CreateItem, { sku: s, name: 'Last one', price: 500, quantity: 1 });
       const purchases = Array.from({ length: 50 }, () => randomUUID());
       await Promise.all(
-        purchases.map((purchaseId) =>
-          probe.publish(SagaRoutingKeys.ReserveStock, { purchaseId, sku: s, quantity: 1, requestedAt: new Date().toISOString() }),
-        ),
+        purchases.map((purchaseId) => probe.publish(SagaRoutingKeys.ReserveStock, { purchaseId, sku: s, quantity: 1, requestedAt: new Date().toISOString() })),
       );
       const answers = await Promise.all(purchases.map(answerFor));
       const reserved = answers.filter((a) => a.routingKey === SagaRoutingKeys.StockReserved);
@@ -149,15 +147,14 @@ describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
 
       await probe.publish(SagaRoutingKeys.VoidReservation, { purchaseId, sku: s, quantity: 3 });
       await probe.publish(SagaRoutingKeys.VoidReservation, { purchaseId, sku: s, quantity: 3 });
-      await waitFor('two voided answers', () =>
-        probe.about(purchaseId).filter((m) => m.routingKey === SagaRoutingKeys.ReservationVoided).length === 2 || undefined,
+      await waitFor(
+        'two voided answers',
+        () => probe.about(purchaseId).filter((m) => m.routingKey === SagaRoutingKeys.ReservationVoided).length === 2 || undefined,
       );
       await expect(call(ShopRpc.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 5 });
 
       await probe.publish(SagaRoutingKeys.ReserveStock, { purchaseId, sku: s, quantity: 3, requestedAt: new Date().toISOString() });
-      const refused = await waitFor('refused', () =>
-        probe.about(purchaseId).find((m) => m.routingKey === SagaRoutingKeys.StockReservationFailed),
-      );
+      const refused = await waitFor('refused', () => probe.about(purchaseId).find((m) => m.routingKey === SagaRoutingKeys.StockReservationFailed));
       expect(refused.body).toMatchObject({ code: 'VOIDED' });
       await expect(call(ShopRpc.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 5 });
     });
@@ -169,9 +166,7 @@ describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
       await probe.publish(SagaRoutingKeys.VoidReservation, { purchaseId, sku: s, quantity: 1 });
       await waitFor('voided', () => probe.about(purchaseId).find((m) => m.routingKey === SagaRoutingKeys.ReservationVoided));
       await probe.publish(SagaRoutingKeys.ReserveStock, { purchaseId, sku: s, quantity: 1, requestedAt: new Date().toISOString() });
-      const refused = await waitFor('refused', () =>
-        probe.about(purchaseId).find((m) => m.routingKey === SagaRoutingKeys.StockReservationFailed),
-      );
+      const refused = await waitFor('refused', () => probe.about(purchaseId).find((m) => m.routingKey === SagaRoutingKeys.StockReservationFailed));
       expect(refused.body).toMatchObject({ code: 'VOIDED' });
       await expect(call(ShopRpc.GetItem, { sku: s })).resolves.toMatchObject({ quantity: 5 });
     });

@@ -25,9 +25,7 @@ export function createCassandraClient(options: Pick<CassandraOptions, 'contactPo
     contactPoints: options.contactPoints,
     localDataCenter: options.localDataCenter,
     keyspace,
-    authProvider: options.credentials
-      ? new auth.PlainTextAuthProvider(options.credentials.username, options.credentials.password)
-      : undefined,
+    authProvider: options.credentials ? new auth.PlainTextAuthProvider(options.credentials.username, options.credentials.password) : undefined,
     // Come back within seconds when Cassandra returns (the default backs off to 10 minutes).
     policies: { reconnection: new policies.reconnection.ExponentialReconnectionPolicy(250, 4000, false) },
     queryOptions: { prepare: true, consistency: types.consistencies.localQuorum },

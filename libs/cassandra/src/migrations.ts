@@ -48,12 +48,10 @@ export async function migrate(
   logger = new Logger('CassandraMigrations'),
 ): Promise<number> {
   await client.execute(
-    `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ` +
-      `{'class': 'SimpleStrategy', 'replication_factor': ${replicationFactor}}`,
+    `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ` + `{'class': 'SimpleStrategy', 'replication_factor': ${replicationFactor}}`,
   );
   await client.execute(
-    `CREATE TABLE IF NOT EXISTS ${keyspace}.schema_migrations ` +
-      `(version int PRIMARY KEY, name text, checksum text, applied_at timestamp)`,
+    `CREATE TABLE IF NOT EXISTS ${keyspace}.schema_migrations ` + `(version int PRIMARY KEY, name text, checksum text, applied_at timestamp)`,
   );
   await client.execute(`CREATE TABLE IF NOT EXISTS ${keyspace}.schema_lock (id text PRIMARY KEY, owner text)`);
 

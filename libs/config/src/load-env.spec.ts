@@ -42,9 +42,7 @@ describe(validateEnv.name, () => {
   });
 
   it('names the variable, the rule and the value it got', () => {
-    expect(() => validateEnv(SampleEnv, { NODE_ENV: 'test', REQUIRED_SECRET: 's', SAMPLE_PORT: 'abc' })).toThrow(
-      'SAMPLE_PORT must be an integer number',
-    );
+    expect(() => validateEnv(SampleEnv, { NODE_ENV: 'test', REQUIRED_SECRET: 's', SAMPLE_PORT: 'abc' })).toThrow('SAMPLE_PORT must be an integer number');
     expect(() => validateEnv(SampleEnv, { NODE_ENV: 'test', REQUIRED_SECRET: 's', KAFKA_BROKERS: 'not a list' })).toThrow(
       /KAFKA_BROKERS must be a comma-separated list of host:port \(got "not a list"\)/,
     );

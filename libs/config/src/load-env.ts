@@ -31,10 +31,7 @@ function describe(errors: ValidationError[], source: NodeJS.ProcessEnv): string[
  * Validates `source` (default `process.env`) against `EnvClass` and returns the typed result.
  * Defaults declared on the class apply to unset variables; unknown variables are ignored.
  */
-export function validateEnv<T extends object>(
-  EnvClass: Constructor<T>,
-  source: NodeJS.ProcessEnv = process.env,
-): T {
+export function validateEnv<T extends object>(EnvClass: Constructor<T>, source: NodeJS.ProcessEnv = process.env): T {
   const defaults = new EnvClass() as Record<string, unknown>;
   const merged: Record<string, unknown> = {};
   for (const key of Object.keys(defaults)) {

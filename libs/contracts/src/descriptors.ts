@@ -80,11 +80,7 @@ export function broadcastQueue(name: string): QueueContract {
   return { name, kind: 'broadcast', retryDelaysMs: [] };
 }
 
-export function message<T extends object>(
-  pattern: string,
-  Message: Contract<T>,
-  route: { exchange: string; queue: QueueContract },
-): MessageContract<T> {
+export function message<T extends object>(pattern: string, Message: Contract<T>, route: { exchange: string; queue: QueueContract }): MessageContract<T> {
   if (route.exchange === '' && pattern !== route.queue.name) throw new Error(`${pattern}: on the default exchange the routing key is the queue's name`);
   return { transport: 'rabbitmq', pattern, exchange: route.exchange, queue: route.queue, Message };
 }

@@ -2,15 +2,7 @@
  * What kind of failure a domain error is. The HTTP edge maps a kind to a status code;
  * a message consumer maps it to complete, retry or dead-letter. Services never pick statuses.
  */
-export type DomainErrorKind =
-  | 'invalid'
-  | 'unauthenticated'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
-  | 'too_large'
-  | 'unsupported'
-  | 'unavailable';
+export type DomainErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'too_large' | 'unsupported' | 'unavailable';
 
 /** Error codes of the messaging between the apps (a caller may see them in an answer). */
 export const MessagingErrorCodes = {

@@ -108,10 +108,7 @@ export async function startHttpApp(module: Type<unknown> | DynamicModule, option
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    httpRequestDuration.observe(
-      { method: request.method, route, status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    httpRequestDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     if (route !== '/metrics' && !route.startsWith('/health')) {
       request.log.info(
         { method: request.method, url: request.url.slice(0, 512), status: reply.statusCode, ms: Math.round(reply.elapsedTime) },

@@ -119,7 +119,5 @@ export class HttpErrorFilter implements ExceptionFilter {
 
 /** Sends an error body with the request's correlation id; for hooks that answer before any handler runs too. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, body: ErrorBody, headers: Record<string, string> = {}): void {
-  void reply
-    .headers({ ...headers, 'content-type': 'application/json' })
-    .send({ ...body, correlationId: String(request.id) });
+  void reply.headers({ ...headers, 'content-type': 'application/json' }).send({ ...body, correlationId: String(request.id) });
 }

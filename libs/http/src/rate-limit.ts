@@ -44,8 +44,7 @@ export function rateLimitOptions(limits: RateLimit[], storage: ThrottlerStorage)
     // With every limit off, one that never applies keeps the guard's configuration valid.
     throttlers: throttlers.length > 0 ? throttlers : [{ name: 'off', ttl: 1000, limit: 1, skipIf: () => true }],
     storage,
-    skipIf: (context: ExecutionContext) =>
-      context.getType() !== 'http' || EXEMPT.test(context.switchToHttp().getRequest<FastifyRequest>().url),
+    skipIf: (context: ExecutionContext) => context.getType() !== 'http' || EXEMPT.test(context.switchToHttp().getRequest<FastifyRequest>().url),
     errorMessage: (_context, detail) => {
       const limit = byName.get(detail.key.slice(0, detail.key.indexOf(':'))) ?? active[0];
       return limit.message(Math.max(1, detail.timeToBlockExpire));
@@ -65,7 +64,10 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
-    void context.switchToHttp().getResponse<FastifyReply>().header('Retry-After', String(Math.max(1, detail.timeToBlockExpire)));
+    void context
+      .switchToHttp()
+      .getResponse<FastifyReply>()
+      .header('Retry-After', String(Math.max(1, detail.timeToBlockExpire)));
     return super.throwThrottlingException(context, detail);
   }
 }

@@ -95,13 +95,7 @@ export class RedisModule {
   static forRoot(url: string): DynamicModule {
     return {
       module: RedisModule,
-      providers: [
-        { provide: REDIS, useFactory: () => createRedis(url) },
-        HealthIndicatorService,
-        RedisHealthIndicator,
-        SharedThrottlerStorage,
-        RedisLifecycle,
-      ],
+      providers: [{ provide: REDIS, useFactory: () => createRedis(url) }, HealthIndicatorService, RedisHealthIndicator, SharedThrottlerStorage, RedisLifecycle],
       exports: [REDIS, RedisHealthIndicator, SharedThrottlerStorage],
     };
   }

@@ -182,10 +182,15 @@ describe(KafkaServer.name, () => {
     expect(await readiness(first)).toBe('up');
 
     const ids = Array.from({ length: 20 }, (_, i) => `c${i}`);
-    await send(contract.topic, ids.map((id, i) => ({ key: id, value: ping(id), partition: i % 2 })));
+    await send(
+      contract.topic,
+      ids.map((id, i) => ({ key: id, value: ping(id), partition: i % 2 })),
+    );
 
     await waitFor('the handler to fail a few times', () => failures >= 3);
-    expect(first.server.notReadyReason()).toMatch(new RegExp(`group ${group} is stalled on ${contract.topic.replace(/\./g, '\\.')}\\[\\d\\]: the store is unavailable`));
+    expect(first.server.notReadyReason()).toMatch(
+      new RegExp(`group ${group} is stalled on ${contract.topic.replace(/\./g, '\\.')}\\[\\d\\]: the store is unavailable`),
+    );
     expect(await readiness(first)).toBe('down');
     expect((await offsets(group, contract.topic)).map((p) => p.committed)).toEqual([-1n, -1n]);
     await waitFor('the lag of the group to be exported', async () => sum((await exportedLag(group)).values()) === 20);
@@ -221,7 +226,10 @@ describe(KafkaServer.name, () => {
     });
     await waitFor('the consumer to join its group', () => crashing.server.notReadyReason() === undefined);
     const ids = Array.from({ length: 10 }, (_, i) => `r${i}`);
-    await send(contract.topic, ids.map((id) => ({ key: id, value: ping(id) })));
+    await send(
+      contract.topic,
+      ids.map((id) => ({ key: id, value: ping(id) })),
+    );
     await waitFor('the first instance to receive the records', () => received.length > 0);
 
     const closing = Date.now();
@@ -232,10 +240,14 @@ describe(KafkaServer.name, () => {
     const redelivered: string[] = [];
     const next = await startApp(contract, group, (batch) => void redelivered.push(...batch.map((m) => m.value.id)));
     try {
-      await waitFor('the next instance to get every record again and commit', async () => redelivered.length >= ids.length && (await caughtUp(group, contract.topic)), {
-        timeoutMs: 90_000,
-        intervalMs: 250,
-      });
+      await waitFor(
+        'the next instance to get every record again and commit',
+        async () => redelivered.length >= ids.length && (await caughtUp(group, contract.topic)),
+        {
+          timeoutMs: 90_000,
+          intervalMs: 250,
+        },
+      );
       expect(redelivered).toEqual(ids);
     } finally {
       release();
@@ -295,8 +307,12 @@ describe(KafkaServer.name, () => {
     expect(dead[1].headers[MessageHeaders.DeadLetterReason]).toMatch(/^invalid Ping: n must not be less than 0/);
 
     const metrics = await metricsRegistry.metrics();
-    expect(metrics).toMatch(new RegExp(`kafka_consumer_messages_total\\{topic="${contract.topic.replace(/\./g, '\\.')}",group="${group}",outcome="dead_lettered"\\} 2`));
-    expect(metrics).toMatch(new RegExp(`kafka_consumer_messages_total\\{topic="${contract.topic.replace(/\./g, '\\.')}",group="${group}",outcome="handled"\\} 3`));
+    expect(metrics).toMatch(
+      new RegExp(`kafka_consumer_messages_total\\{topic="${contract.topic.replace(/\./g, '\\.')}",group="${group}",outcome="dead_lettered"\\} 2`),
+    );
+    expect(metrics).toMatch(
+      new RegExp(`kafka_consumer_messages_total\\{topic="${contract.topic.replace(/\./g, '\\.')}",group="${group}",outcome="handled"\\} 3`),
+    );
     await closeApp(app);
   });
 
@@ -308,27 +324,45 @@ describe(KafkaServer.name, () => {
     const revoked: Record<'a' | 'b', PartitionsEvent[]> = { a: [], b: [] };
     const contexts: { context: KafkaBatchContext; batch: ConsumedMessage<Ping>[] }[] = [];
     const instance = (by: 'a' | 'b') =>
-      startApp(contract, group, (batch, context) => {
-        contexts.push({ context, batch });
-        handled.push(...batch.map((m) => ({ by, id: m.value.id, partition: m.partition })));
-      }, {
-        beforeStart: (server) => {
-          server.on('partitions-assigned', (event) => (assignments[by] = event.partitions));
-          server.on('partitions-revoked', (event) => revoked[by].push(event));
+      startApp(
+        contract,
+        group,
+        (batch, context) => {
+          contexts.push({ context, batch });
+          handled.push(...batch.map((m) => ({ by, id: m.value.id, partition: m.partition })));
         },
-      });
+        {
+          beforeStart: (server) => {
+            server.on('partitions-assigned', (event) => (assignments[by] = event.partitions));
+            server.on('partitions-revoked', (event) => revoked[by].push(event));
+          },
+        },
+      );
 
     const a = await instance('a');
     await waitFor('the first instance to own every partition', () => assignments.a.length === 4);
     const b = await instance('b');
-    await waitFor('the partitions to be split between both instances', () => {
-      const all = [...assignments.a, ...assignments.b].sort();
-      return assignments.a.length > 0 && assignments.b.length > 0 && all.join() === '0,1,2,3' && a.server.notReadyReason() === undefined && b.server.notReadyReason() === undefined;
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      'the partitions to be split between both instances',
+      () => {
+        const all = [...assignments.a, ...assignments.b].sort();
+        return (
+          assignments.a.length > 0 &&
+          assignments.b.length > 0 &&
+          all.join() === '0,1,2,3' &&
+          a.server.notReadyReason() === undefined &&
+          b.server.notReadyReason() === undefined
+        );
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(revoked.a[0]).toEqual({ groupId: group, topic: contract.topic, partitions: [0, 1, 2, 3] });
 
     const ids = Array.from({ length: 40 }, (_, i) => `p${i}`);
-    await send(contract.topic, ids.map((id, i) => ({ key: id, value: ping(id), partition: i % 4 })));
+    await send(
+      contract.topic,
+      ids.map((id, i) => ({ key: id, value: ping(id), partition: i % 4 })),
+    );
     await waitFor('every record to be handled and committed', async () => handled.length >= ids.length && (await caughtUp(group, contract.topic)));
     expect(handled.map((h) => h.id).sort()).toEqual([...ids].sort());
     for (const { context, batch } of contexts) {
@@ -343,8 +377,14 @@ describe(KafkaServer.name, () => {
     await closeApp(b);
     await waitFor('the remaining instance to own every partition', () => assignments.a.length === 4, { timeoutMs: 60_000 });
     const later = Array.from({ length: 20 }, (_, i) => `q${i}`);
-    await send(contract.topic, later.map((id, i) => ({ key: id, value: ping(id), partition: i % 4 })));
-    await waitFor('the later records to be handled and committed', async () => handled.length >= ids.length + later.length && (await caughtUp(group, contract.topic)));
+    await send(
+      contract.topic,
+      later.map((id, i) => ({ key: id, value: ping(id), partition: i % 4 })),
+    );
+    await waitFor(
+      'the later records to be handled and committed',
+      async () => handled.length >= ids.length + later.length && (await caughtUp(group, contract.topic)),
+    );
     expect(handled.map((h) => h.id).sort()).toEqual([...ids, ...later].sort());
     expect(handled.filter((h) => later.includes(h.id)).every((h) => h.by === 'a')).toBe(true);
     await closeApp(a);
@@ -365,9 +405,15 @@ describe(KafkaServer.name, () => {
         /refusing to send an invalid .* record \(bad\): n must not be less than 0/,
       );
       // Nest's emit: an observable that completes once Kafka acknowledged; the topic is created first.
-      await lastValueFrom(client.emit(contract, [1, 2, 3].map((n) => ({ key: `k${n}`, value: { id: `c${n}`, n }, messageId: `client-${n}` }))), {
-        defaultValue: undefined,
-      });
+      await lastValueFrom(
+        client.emit(
+          contract,
+          [1, 2, 3].map((n) => ({ key: `k${n}`, value: { id: `c${n}`, n }, messageId: `client-${n}` })),
+        ),
+        {
+          defaultValue: undefined,
+        },
+      );
       const described = await admin.fetchTopicMetadata({ topics: [contract.topic, contract.deadLetterTopic] });
       expect(Object.fromEntries(described.topics.map((t) => [t.name, t.partitions.length]))).toEqual({
         [contract.topic]: 2,
@@ -406,7 +452,14 @@ describe(KafkaServer.name, () => {
     it('starts at once, is not ready and says why, serves /metrics without waiting, and closes at once', async () => {
       const contract = topic(`it.kafka-server.${run}.away`, Ping, { partitions: 1 });
       const group = `it-kafka-server-${run}-away`;
-      const unreachable = new Kafka({ clientId: 'it-away', brokers, connectionTimeout: 500, requestTimeout: 1000, retry: { retries: 0 }, logLevel: logLevel.NOTHING });
+      const unreachable = new Kafka({
+        clientId: 'it-away',
+        brokers,
+        connectionTimeout: 500,
+        requestTimeout: 1000,
+        retry: { retries: 0 },
+        logLevel: logLevel.NOTHING,
+      });
       const starting = Date.now();
       const app = await startApp(contract, group, () => undefined, { module: { brokers }, kafka: unreachable });
       expect(Date.now() - starting).toBeLessThan(5_000);

@@ -121,7 +121,13 @@ describe('RabbitServer and RabbitClient (integration: real RabbitMQ)', () => {
 
   afterAll(async () => {
     for (const app of instances.reverse()) await app.close().catch(() => undefined);
-    for (const queue of [orders.name, deadLetterQueue(orders.name), `${orders.name}.retry.100ms`, `${orders.name}.retry.200ms`, deadLetterQueue(notices.name)]) {
+    for (const queue of [
+      orders.name,
+      deadLetterQueue(orders.name),
+      `${orders.name}.retry.100ms`,
+      `${orders.name}.retry.200ms`,
+      deadLetterQueue(notices.name),
+    ]) {
       await channel?.deleteQueue(queue).catch(() => undefined);
     }
     await channel?.deleteExchange(exchange).catch(() => undefined);

@@ -1,12 +1,5 @@
 import { BeforeApplicationShutdown, Controller, DynamicModule, Get, Inject, Injectable, Logger, Module, Provider, Type } from '@nestjs/common';
-import {
-  HealthCheck,
-  HealthCheckResult,
-  HealthCheckService,
-  HealthIndicatorResult,
-  HealthIndicatorService,
-  TerminusModule,
-} from '@nestjs/terminus';
+import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
 
 /** One dependency an app needs to serve: Kafka, Cassandra, RabbitMQ, SMTP. */
 export interface ReadinessIndicator {

@@ -244,9 +244,7 @@ export function errorShapeViolation(reply: HostileReply): string | undefined {
 /** Asserts the contract's error shape on an error reply (and that it is one). */
 export function expectErrorShape(reply: HostileReply): void {
   expect(reply.status).toBeGreaterThanOrEqual(400);
-  expect(reply.json).toEqual(
-    expect.objectContaining({ statusCode: reply.status, error: expect.any(String), message: expect.any(String) }),
-  );
+  expect(reply.json).toEqual(expect.objectContaining({ statusCode: reply.status, error: expect.any(String), message: expect.any(String) }));
   expect(reply.json.message.length).toBeGreaterThan(0);
 }
 

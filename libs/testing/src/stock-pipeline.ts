@@ -27,7 +27,13 @@ export function makeEvents(count: number, skus: string[], idPrefix: string): Sen
   return Array.from({ length: count }, (_, i) => {
     const type = i % 40 === 0 ? 'count' : STOCK_EVENT_TYPES[randomInt(3)];
     const quantity = type === 'count' ? randomInt(1000) : type === 'adjustment' ? randomInt(1, 10) * (randomInt(2) ? 1 : -1) : randomInt(1, 20);
-    return { eventId: `${idPrefix}-${i}`, sku: skus[randomInt(skus.length)], type, quantity, occurredAt: new Date(base + randomInt(86_400) * 1000).toISOString() };
+    return {
+      eventId: `${idPrefix}-${i}`,
+      sku: skus[randomInt(skus.length)],
+      type,
+      quantity,
+      occurredAt: new Date(base + randomInt(86_400) * 1000).toISOString(),
+    };
   });
 }
 
@@ -65,7 +71,10 @@ export async function sendAllEvents(to: StockStore, events: SentEvent[], chunk =
   const worker = async () => {
     for (let c = chunks.shift(); c; c = chunks.shift()) {
       const batch = c;
-      await waitFor('a chunk to be accepted', async () => (await sendEvents(to, batch).catch(() => undefined))?.status === 202, { timeoutMs: 120_000, intervalMs: 500 });
+      await waitFor('a chunk to be accepted', async () => (await sendEvents(to, batch).catch(() => undefined))?.status === 202, {
+        timeoutMs: 120_000,
+        intervalMs: 500,
+      });
     }
   };
   await Promise.all(Array.from({ length: parallel }, worker));
@@ -110,7 +119,10 @@ export async function waitForLevels(
       const wrong = [...expected].filter(([sku, level]) => actual.get(sku)?.quantity !== level);
       const extra = exact ? [...actual.keys()].filter((sku) => !expected.has(sku)) : [];
       if (wrong.length === 0 && extra.length === 0) return actual;
-      const example = wrong.length > 0 ? `${wrong[0][0]}: ${actual.get(wrong[0][0])?.quantity} ≠ ${wrong[0][1]}` : `${extra[0]} = ${actual.get(extra[0])?.quantity} is not in the reference`;
+      const example =
+        wrong.length > 0
+          ? `${wrong[0][0]}: ${actual.get(wrong[0][0])?.quantity} ≠ ${wrong[0][1]}`
+          : `${extra[0]} = ${actual.get(extra[0])?.quantity} is not in the reference`;
       throw new Error(`${wrong.length} levels differ, ${extra.length} unexpected, e.g. ${example}`);
     },
     { timeoutMs, intervalMs: 1000 },
@@ -118,7 +130,11 @@ export async function waitForLevels(
 }
 
 /** Per partition of `topic`: the group's committed offset (-1: none) and the topic's end offset. */
-export async function groupOffsets(admin: Admin, groupId: string, topic: string): Promise<{ partition: number; committed: bigint; end: bigint; low: bigint }[]> {
+export async function groupOffsets(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+): Promise<{ partition: number; committed: bigint; end: bigint; low: bigint }[]> {
   const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
   const ends = await admin.fetchTopicOffsets(topic);
   return ends

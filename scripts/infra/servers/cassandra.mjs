@@ -34,7 +34,8 @@ export default {
       cmd: javaBin(),
       args: [
         `@${srcFile('cassandra', 'jvm17.options')}`,
-        '-Xms1g', '-Xmx1g',
+        '-Xms1g',
+        '-Xmx1g',
         `-javaagent:${jammJar()}`,
         `-Dcassandra.config=${pathToFileURL(srcFile('cassandra', 'cassandra.yaml'))}`,
         `-Dcassandra.storagedir=${dataDir('cassandra')}`,
@@ -45,7 +46,8 @@ export default {
         // Test-kit settings for a fast single-node start.
         '-Dcassandra.skip_wait_for_gossip_to_settle=0',
         '-Dcassandra.unsafesystem=true',
-        '-cp', path.join(libDir('cassandra'), '*'),
+        '-cp',
+        path.join(libDir('cassandra'), '*'),
         MAIN_CLASS,
       ],
       cwd: dataDir('cassandra'),
@@ -59,11 +61,15 @@ export default {
       socketOptions: { connectTimeout: timeoutMs, readTimeout: timeoutMs },
     });
     try {
-      return await withTimeout((async () => {
-        await client.connect();
-        const rs = await client.execute('SELECT release_version FROM system.local');
-        return `release ${rs.first().release_version}`;
-      })(), timeoutMs, 'cassandra');
+      return await withTimeout(
+        (async () => {
+          await client.connect();
+          const rs = await client.execute('SELECT release_version FROM system.local');
+          return `release ${rs.first().release_version}`;
+        })(),
+        timeoutMs,
+        'cassandra',
+      );
     } finally {
       client.shutdown().catch(() => {});
     }

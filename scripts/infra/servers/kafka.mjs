@@ -22,10 +22,7 @@ const classpath = () => path.join(libDir('kafka'), '*');
 export function toolCommand(mainClass, args = []) {
   return {
     cmd: javaBin(),
-    args: [
-      `-Dlog4j2.configurationFile=${srcFile('kafka', 'tools-log4j2.properties')}`,
-      '-cp', classpath(), mainClass, ...args,
-    ],
+    args: [`-Dlog4j2.configurationFile=${srcFile('kafka', 'tools-log4j2.properties')}`, '-cp', classpath(), mainClass, ...args],
   };
 }
 
@@ -51,9 +48,7 @@ export default {
     // StorageTool writes meta.properties on format: once per (empty) data folder.
     if (!existsSync(path.join(logDirs, 'meta.properties'))) {
       const clusterId = (await kafkaTool('kafka.tools.StorageTool', ['random-uuid'])).trim();
-      await kafkaTool('kafka.tools.StorageTool', [
-        'format', '-t', clusterId, '-c', configPath(), '--ignore-formatted',
-      ]);
+      await kafkaTool('kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', configPath(), '--ignore-formatted']);
     }
   },
 
@@ -61,14 +56,21 @@ export default {
     return {
       cmd: javaBin(),
       args: [
-        '-Xms768m', '-Xmx768m',
+        '-Xms768m',
+        '-Xmx768m',
         // As Kafka's bin/kafka-server-start.sh and kafka-run-class.sh.
-        '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:InitiatingHeapOccupancyPercent=35',
-        '-XX:+ExplicitGCInvokesConcurrent', '-XX:MaxInlineLevel=15', '-Djava.awt.headless=true',
+        '-XX:+UseG1GC',
+        '-XX:MaxGCPauseMillis=20',
+        '-XX:InitiatingHeapOccupancyPercent=35',
+        '-XX:+ExplicitGCInvokesConcurrent',
+        '-XX:MaxInlineLevel=15',
+        '-Djava.awt.headless=true',
         '-XX:+ExitOnOutOfMemoryError',
         `-Dlog4j2.configurationFile=${srcFile('kafka', 'log4j2.properties')}`,
-        '-cp', classpath(),
-        MAIN_CLASS, configPath(),
+        '-cp',
+        classpath(),
+        MAIN_CLASS,
+        configPath(),
       ],
       cwd: homeDir('kafka'),
     };
@@ -86,13 +88,17 @@ export default {
     });
     const admin = kafka.admin();
     try {
-      return await withTimeout((async () => {
-        await admin.connect();
-        const cluster = await admin.describeCluster();
-        if (cluster.brokers.length === 0) throw new Error('no broker in the cluster description');
-        await admin.fetchTopicMetadata();
-        return `cluster ${cluster.clusterId}`;
-      })(), timeoutMs, 'kafka');
+      return await withTimeout(
+        (async () => {
+          await admin.connect();
+          const cluster = await admin.describeCluster();
+          if (cluster.brokers.length === 0) throw new Error('no broker in the cluster description');
+          await admin.fetchTopicMetadata();
+          return `cluster ${cluster.clusterId}`;
+        })(),
+        timeoutMs,
+        'kafka',
+      );
     } finally {
       admin.disconnect().catch(() => {});
     }

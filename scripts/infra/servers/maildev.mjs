@@ -9,8 +9,7 @@ const WEB_PORT = 1080;
 
 // node_modules/.bin/maildev is a symlink to this script; running it with our own node
 // makes the pid in the pid file the server itself rather than a wrapper.
-const maildevBin = () =>
-  path.join(path.dirname(createRequire(import.meta.url).resolve('maildev/package.json')), 'bin', 'maildev');
+const maildevBin = () => path.join(path.dirname(createRequire(import.meta.url).resolve('maildev/package.json')), 'bin', 'maildev');
 
 export default {
   name: 'maildev',
@@ -28,10 +27,17 @@ export default {
       cmd: process.execPath,
       args: [
         maildevBin(),
-        '--ip', HOST, '--web-ip', HOST,
-        '-s', String(SMTP_PORT), '-w', String(WEB_PORT),
+        '--ip',
+        HOST,
+        '--web-ip',
+        HOST,
+        '-s',
+        String(SMTP_PORT),
+        '-w',
+        String(WEB_PORT),
         // Mails kept on disk under .infra/data (reloaded on restart, wiped by reset).
-        '--mail-directory', dataDir('maildev'),
+        '--mail-directory',
+        dataDir('maildev'),
       ],
       cwd: REPO_ROOT,
     };

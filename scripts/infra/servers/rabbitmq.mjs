@@ -6,9 +6,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import amqplib from 'amqplib';
 import { HOST, logFile, stateFile } from '../paths.mjs';
-import {
-  findBin, note, pidByCommand, portOwner, runPrivileged, withTimeout,
-} from '../proc.mjs';
+import { findBin, note, pidByCommand, portOwner, runPrivileged, withTimeout } from '../proc.mjs';
 
 const NAME = 'rabbitmq';
 const PORT = 5672;
@@ -59,7 +57,7 @@ export default {
     if (!startedByUs()) return null;
     const owner = portOwner(PORT);
     // Without root the broker's sockets can't be seen (it runs as the rabbitmq user): its command line can.
-    const pid = owner ? owner.pid ?? pidByCommand(/beam\.smp .* -s rabbit boot/) : null;
+    const pid = owner ? (owner.pid ?? pidByCommand(/beam\.smp .* -s rabbit boot/)) : null;
     if (pid) return pid;
     rmSync(stateFile('rabbitmq'), { force: true }); // started by us once, since stopped
     return null;
@@ -89,12 +87,16 @@ export default {
   async probe(timeoutMs) {
     const connecting = amqplib.connect(`amqp://guest:guest@${HOST}:${PORT}`, { timeout: timeoutMs });
     try {
-      return await withTimeout((async () => {
-        const connection = await connecting;
-        const channel = await connection.createChannel();
-        await channel.close();
-        return `AMQP ${connection.connection.serverProperties?.version ?? ''}`.trim();
-      })(), timeoutMs, 'rabbitmq');
+      return await withTimeout(
+        (async () => {
+          const connection = await connecting;
+          const channel = await connection.createChannel();
+          await channel.close();
+          return `AMQP ${connection.connection.serverProperties?.version ?? ''}`.trim();
+        })(),
+        timeoutMs,
+        'rabbitmq',
+      );
     } finally {
       connecting.then((c) => c.close()).catch(() => {});
     }

@@ -7,9 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { HOST, dataDir, logFile, pidFile, stateFile } from '../paths.mjs';
-import {
-  findBin, livePidFromFile, note, portOwner, run, runPrivileged, sleep, stopPid,
-} from '../proc.mjs';
+import { findBin, livePidFromFile, note, portOwner, run, runPrivileged, sleep, stopPid } from '../proc.mjs';
 
 const NAME = 'redis';
 const PORT = 6379;
@@ -112,13 +110,23 @@ export default {
     appendLog(`${bin} --daemonize yes ... (it logs below)`);
     // Returns once the server has forked into the background.
     await run(bin, [
-      '--daemonize', 'yes',
-      '--bind', '127.0.0.1', '-::1', // loopback only; `-` = skip IPv6 when the host has none
-      '--port', String(PORT),
-      '--save', '', '--appendonly', 'no', // rate-limit counters only: no persistence
-      '--dir', dataDir(NAME),
-      '--logfile', logFile(NAME),
-      '--pidfile', pidFile(NAME),
+      '--daemonize',
+      'yes',
+      '--bind',
+      '127.0.0.1',
+      '-::1', // loopback only; `-` = skip IPv6 when the host has none
+      '--port',
+      String(PORT),
+      '--save',
+      '',
+      '--appendonly',
+      'no', // rate-limit counters only: no persistence
+      '--dir',
+      dataDir(NAME),
+      '--logfile',
+      logFile(NAME),
+      '--pidfile',
+      pidFile(NAME),
     ]);
     return null;
   },

@@ -3,10 +3,7 @@ import { AccountErrorCodes, DomainError } from '@app/contracts';
 import { KeyedLanes } from '@app/messaging';
 import { LedgerRepository } from './ledger.repository';
 
-export type LedgerOutcome =
-  | { kind: 'applied'; balance: number }
-  | { kind: 'already-applied'; balance: number }
-  | { kind: 'insufficient'; balance: number };
+export type LedgerOutcome = { kind: 'applied'; balance: number } | { kind: 'already-applied'; balance: number } | { kind: 'insufficient'; balance: number };
 
 /** Above this a balance would stop being an exact JSON number. */
 const MAX_BALANCE = Number.MAX_SAFE_INTEGER;

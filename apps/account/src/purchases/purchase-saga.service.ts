@@ -139,7 +139,15 @@ export class PurchaseSagaService {
       return { ...p, attempts: change.attempts, updatedAt: now };
     }
     if (!(await this.purchases.transition(p.purchaseId, p.stage, change, now))) return undefined;
-    const moved: Purchase = { ...p, stage: change.stage, status: change.status, reason: change.reason, attempts: change.attempts, stageSince: now, updatedAt: now };
+    const moved: Purchase = {
+      ...p,
+      stage: change.stage,
+      status: change.status,
+      reason: change.reason,
+      attempts: change.attempts,
+      stageSince: now,
+      updatedAt: now,
+    };
     if (isTerminal(change.stage)) {
       purchasesFinished.inc({ status: change.status });
       purchaseDuration.observe({ status: change.status }, (now.getTime() - p.createdAt.getTime()) / 1000);
@@ -168,7 +176,10 @@ export class PurchaseSagaService {
       case 'send-void': {
         if (command.resend) sagaResends.inc({ command: 'VoidReservation' });
         const message: VoidReservation = { purchaseId: p.purchaseId, sku: p.sku, quantity: p.quantity };
-        await this.rabbit.dispatch(MessageContracts.VoidReservation, new RabbitRecord(message, { messageId: command.messageId, correlationId: p.correlationId }));
+        await this.rabbit.dispatch(
+          MessageContracts.VoidReservation,
+          new RabbitRecord(message, { messageId: command.messageId, correlationId: p.correlationId }),
+        );
         return undefined;
       }
       case 'set-due':

@@ -40,9 +40,11 @@ export class PurchaseSweeper implements OnApplicationBootstrap, OnApplicationShu
     const concurrency = 16;
     for (let i = 0; i < due.length; i += concurrency) {
       await Promise.all(
-        due.slice(i, i + concurrency).map(({ purchaseId: id, dueAt }) =>
-          this.saga.sweep(id, dueAt).catch((error: Error) => this.logger.warn({ msg: 'sweeping a purchase failed', purchaseId: id, err: error.message })),
-        ),
+        due
+          .slice(i, i + concurrency)
+          .map(({ purchaseId: id, dueAt }) =>
+            this.saga.sweep(id, dueAt).catch((error: Error) => this.logger.warn({ msg: 'sweeping a purchase failed', purchaseId: id, err: error.message })),
+          ),
       );
     }
     return due.length;

@@ -87,7 +87,11 @@ export class PurchaseRepository {
         purchase.createdAt,
         purchase.purchaseId,
       ]),
-      this.client.execute('INSERT INTO open_purchases (shard, purchase_id, due_at) VALUES (?, ?, ?)', [shardOf(purchase.purchaseId), purchase.purchaseId, dueAt]),
+      this.client.execute('INSERT INTO open_purchases (shard, purchase_id, due_at) VALUES (?, ?, ?)', [
+        shardOf(purchase.purchaseId),
+        purchase.purchaseId,
+        dueAt,
+      ]),
     ]);
     const result = await this.client.execute(
       'INSERT INTO purchases (purchase_id, user_id, sku, quantity, unit_price, amount, status, stage, reason, attempts, stage_since, correlation_id, created_at, updated_at) ' +
@@ -170,10 +174,12 @@ export class PurchaseRepository {
   /** The buyer's purchases, newest first, after the (createdAt, purchaseId) cursor when given. */
   async listByUser(userId: string, limit: number, after?: ListCursor): Promise<ListCursor[]> {
     const rows = after
-      ? await this.client.execute(
-          'SELECT created_at, purchase_id FROM purchases_by_user WHERE user_id = ? AND (created_at, purchase_id) < (?, ?) LIMIT ?',
-          [userId, after.createdAt, after.purchaseId, limit],
-        )
+      ? await this.client.execute('SELECT created_at, purchase_id FROM purchases_by_user WHERE user_id = ? AND (created_at, purchase_id) < (?, ?) LIMIT ?', [
+          userId,
+          after.createdAt,
+          after.purchaseId,
+          limit,
+        ])
       : await this.client.execute('SELECT created_at, purchase_id FROM purchases_by_user WHERE user_id = ? LIMIT ?', [userId, limit]);
     return rows.rows.map((row) => ({ createdAt: row.get('created_at') as Date, purchaseId: row.get('purchase_id') as string }));
   }

@@ -1,12 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import {
-  AccountErrorCodes,
-  DomainError,
-  PlacePurchaseRequest,
-  PurchasePage,
-  PurchaseView,
-  SignedPageTokens,
-} from '@app/contracts';
+import { AccountErrorCodes, DomainError, PlacePurchaseRequest, PurchasePage, PurchaseView, SignedPageTokens } from '@app/contracts';
 import { correlationId as currentCorrelationId } from '@app/observability';
 import { AccountEnv } from '../config/account.env';
 import { ListCursor, Purchase, PurchaseRepository } from './purchase.repository';

@@ -45,7 +45,12 @@ const INPUTS: SagaEvent[] = [
   { type: 'stock-reservation-failed', code: 'VOIDED', reason: 'abandoned' },
   { type: 'reservation-voided' },
 ];
-const OUTCOMES: SagaEvent[] = [{ type: 'debited', late: false }, { type: 'insufficient-balance', balance: 3 }, { type: 'refunded' }, { type: 'debit-unclaimed' }];
+const OUTCOMES: SagaEvent[] = [
+  { type: 'debited', late: false },
+  { type: 'insufficient-balance', balance: 3 },
+  { type: 'refunded' },
+  { type: 'debit-unclaimed' },
+];
 
 describe(decide.name, () => {
   it('has a rule for every stage and every event', () => {
@@ -62,7 +67,9 @@ describe(decide.name, () => {
     });
 
     it('debits on a passed deadline too, noting that the sweeper got here', () => {
-      expect(decide(purchase('NEW'), { type: 'deadline-passed' }, t0, settings).commands).toEqual([{ type: 'debit', entryId: 'debit:p1', amount: -10, late: true }]);
+      expect(decide(purchase('NEW'), { type: 'deadline-passed' }, t0, settings).commands).toEqual([
+        { type: 'debit', entryId: 'debit:p1', amount: -10, late: true },
+      ]);
     });
 
     it('rejects an unknown sku without touching the ledger, and carries on if someone else moved it first', () => {
@@ -117,7 +124,11 @@ describe(decide.name, () => {
 
     it("refunds on StockReservationFailed with shop's reason, or the void reason when shop had voided it", () => {
       const failed = decide(purchase('RESERVING'), INPUTS[3], t0, settings);
-      expect(failed).toEqual({ change: { kind: 'move', stage: 'REFUNDING', status: 'PENDING', reason: 'Not enough "S" left.', attempts: 0 }, commands: [], onLost: { type: 'step' } });
+      expect(failed).toEqual({
+        change: { kind: 'move', stage: 'REFUNDING', status: 'PENDING', reason: 'Not enough "S" left.', attempts: 0 },
+        commands: [],
+        onLost: { type: 'step' },
+      });
       expect(decide(purchase('RESERVING'), INPUTS[4], t0, settings).change).toMatchObject({ stage: 'REFUNDING', reason: voidedReason(settings) });
     });
 
@@ -138,12 +149,21 @@ describe(decide.name, () => {
           { type: 'send-reserve', attempt: 2, messageId: 'reserve-stock:p1:2', resend: true },
         ],
       });
-      expect(decide(purchase('RESERVING', { attempts: 2 }), { type: 'deadline-passed' }, after(9_000), settings).commands[0]).toEqual({ type: 'set-due', at: after(21_000) });
+      expect(decide(purchase('RESERVING', { attempts: 2 }), { type: 'deadline-passed' }, after(9_000), settings).commands[0]).toEqual({
+        type: 'set-due',
+        at: after(21_000),
+      });
     });
 
     it('never backs off past the void deadline', () => {
-      expect(decide(purchase('RESERVING', { attempts: 3 }), { type: 'deadline-passed' }, after(21_000), settings).commands[0]).toEqual({ type: 'set-due', at: after(30_000) });
-      expect(decide(purchase('RESERVING', { attempts: 1 }), { type: 'deadline-passed' }, after(29_999), settings).commands[0]).toEqual({ type: 'set-due', at: after(30_000) });
+      expect(decide(purchase('RESERVING', { attempts: 3 }), { type: 'deadline-passed' }, after(21_000), settings).commands[0]).toEqual({
+        type: 'set-due',
+        at: after(30_000),
+      });
+      expect(decide(purchase('RESERVING', { attempts: 1 }), { type: 'deadline-passed' }, after(29_999), settings).commands[0]).toEqual({
+        type: 'set-due',
+        at: after(30_000),
+      });
     });
 
     it('voids once PURCHASE_VOID_AFTER_MS has passed in RESERVING', () => {
@@ -174,7 +194,10 @@ describe(decide.name, () => {
     });
 
     it.each([INPUTS[3], INPUTS[4], INPUTS[5]])('refunds on %o', (event) => {
-      expect(decide(purchase('VOIDING'), event, t0, settings)).toMatchObject({ change: { kind: 'move', stage: 'REFUNDING', status: 'PENDING' }, onLost: { type: 'step' } });
+      expect(decide(purchase('VOIDING'), event, t0, settings)).toMatchObject({
+        change: { kind: 'move', stage: 'REFUNDING', status: 'PENDING' },
+        onLost: { type: 'step' },
+      });
     });
 
     it('resends VoidReservation on a passed deadline, backing off up to MAX_BACKOFF_MS', () => {
@@ -194,7 +217,9 @@ describe(decide.name, () => {
 
   describe('REFUNDING', () => {
     it.each(INPUTS)('refunds first on %o (once per purchase in the ledger)', (event) => {
-      expect(decide(purchase('REFUNDING', { reason: 'why' }), event, t0, settings)).toEqual({ commands: [{ type: 'refund', entryId: 'refund:p1', amount: 10 }] });
+      expect(decide(purchase('REFUNDING', { reason: 'why' }), event, t0, settings)).toEqual({
+        commands: [{ type: 'refund', entryId: 'refund:p1', amount: 10 }],
+      });
     });
 
     it('cancels once refunded, keeping the reason', () => {
@@ -224,8 +249,11 @@ describe(decide.name, () => {
     });
 
     it('REJECTED gives back a debit that lost the race to the rejection; no other stage does', () => {
-      expect(decide(purchase('REJECTED'), { type: 'debit-unclaimed' }, t0, settings)).toEqual({ commands: [{ type: 'refund', entryId: 'refund:p1', amount: 10 }] });
-      for (const stage of STAGES.filter((s) => s !== 'REJECTED')) expect(decide(purchase(stage), { type: 'debit-unclaimed' }, t0, settings)).toEqual({ commands: [] });
+      expect(decide(purchase('REJECTED'), { type: 'debit-unclaimed' }, t0, settings)).toEqual({
+        commands: [{ type: 'refund', entryId: 'refund:p1', amount: 10 }],
+      });
+      for (const stage of STAGES.filter((s) => s !== 'REJECTED'))
+        expect(decide(purchase(stage), { type: 'debit-unclaimed' }, t0, settings)).toEqual({ commands: [] });
     });
 
     it('never moves a terminal purchase, and commands nothing but mail and close (and that one refund)', () => {
@@ -285,7 +313,8 @@ class World {
   private effect(kind: string): void {
     if (this.fuel <= 0) throw new Crash(`crashed before ${kind}`);
     this.fuel--;
-    if (!this.stale && isTerminal(this.row.stage) && kind !== 'mail' && kind !== 'close') this.violations.push(`${kind} while ${this.row.stage}, during ${this.during}`);
+    if (!this.stale && isTerminal(this.row.stage) && kind !== 'mail' && kind !== 'close')
+      this.violations.push(`${kind} while ${this.row.stage}, during ${this.during}`);
   }
 
   readonly store = {
@@ -294,7 +323,15 @@ class World {
       this.effect('transition');
       if (this.row.stage !== from) return false;
       if (change.stage === 'COMPLETED') this.completions.push({ from, during: this.during });
-      this.row = { ...this.row, stage: change.stage, status: change.status, reason: change.reason ?? null, attempts: change.attempts ?? 0, stageSince: now, updatedAt: now };
+      this.row = {
+        ...this.row,
+        stage: change.stage,
+        status: change.status,
+        reason: change.reason ?? null,
+        attempts: change.attempts ?? 0,
+        stageSince: now,
+        updatedAt: now,
+      };
       return true;
     },
     countAttempt: async (id: string, stage: PurchaseStage, attempts: number, now: Date) => {
@@ -318,7 +355,8 @@ class World {
       this.effect(entryId.split(':')[0]);
       // As LedgerService: the first answer for an entry id is its answer for good (a refusal is an entry of 0).
       const recorded = this.entries.get(entryId);
-      if (recorded !== undefined) return recorded === 0 && amount < 0 ? { kind: 'insufficient', balance: this.balance } : { kind: 'already-applied', balance: this.balance };
+      if (recorded !== undefined)
+        return recorded === 0 && amount < 0 ? { kind: 'insufficient', balance: this.balance } : { kind: 'already-applied', balance: this.balance };
       if (this.balance + amount < 0) {
         this.entries.set(entryId, 0);
         return { kind: 'insufficient', balance: this.balance };
@@ -388,7 +426,9 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   fc.nat().map<Action>((pick) => ({ t: 'redeliver', pick })),
   fc.integer({ min: 1, max: 100 }).map<Action>((amount) => ({ t: 'credit', amount })),
   // back: how many writes ago it read; -1: at the very start (NEW), the read that races a rejection.
-  fc.record({ back: fc.oneof(fc.nat(), fc.constant(-1)), pick: fc.nat(), crashAfter: fc.oneof(fc.constant(Infinity), fc.nat(5)) }).map<Action>((a) => ({ t: 'stale', ...a })),
+  fc
+    .record({ back: fc.oneof(fc.nat(), fc.constant(-1)), pick: fc.nat(), crashAfter: fc.oneof(fc.constant(Infinity), fc.nat(5)) })
+    .map<Action>((a) => ({ t: 'stale', ...a })),
 );
 
 /** An action, and whether the step it runs crashes after so many effects. */
@@ -510,7 +550,18 @@ describe(`${PurchaseSagaService.name} over random schedules`, () => {
     Logger.overrideLogger(false);
     // Only the clock is faked; promises and timers run as usual.
     jest.useFakeTimers({
-      doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'hrtime', 'performance'],
+      doNotFake: [
+        'nextTick',
+        'setImmediate',
+        'clearImmediate',
+        'setTimeout',
+        'clearTimeout',
+        'setInterval',
+        'clearInterval',
+        'queueMicrotask',
+        'hrtime',
+        'performance',
+      ],
     });
   });
   afterAll(() => {

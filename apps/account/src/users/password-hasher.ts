@@ -39,9 +39,7 @@ function isPowerOfTwo(n: number): boolean {
 }
 
 function withinBounds({ N, r, p }: ScryptParameters): boolean {
-  return (
-    isPowerOfTwo(N) && Number.isInteger(r) && Number.isInteger(p) && r >= 1 && p >= 1 && 128 * N * r <= MAX_MEMORY_BYTES && N * r * p <= MAX_WORK
-  );
+  return isPowerOfTwo(N) && Number.isInteger(r) && Number.isInteger(p) && r >= 1 && p >= 1 && 128 * N * r <= MAX_MEMORY_BYTES && N * r * p <= MAX_WORK;
 }
 
 function parse(stored: string): StoredHash | undefined {

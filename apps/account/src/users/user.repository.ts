@@ -29,10 +29,15 @@ export class UserRepository {
   constructor(@Inject(CASSANDRA_CLIENT) private readonly client: Client) {}
 
   async insert(user: User): Promise<void> {
-    await this.client.execute(
-      'INSERT INTO users (id, email, name, password_hash, roles, credentials_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      [user.id, user.email, user.name, user.passwordHash, user.roles, user.credentialsVersion, user.createdAt],
-    );
+    await this.client.execute('INSERT INTO users (id, email, name, password_hash, roles, credentials_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      user.id,
+      user.email,
+      user.name,
+      user.passwordHash,
+      user.roles,
+      user.credentialsVersion,
+      user.createdAt,
+    ]);
   }
 
   async delete(id: string): Promise<void> {
@@ -64,20 +69,18 @@ export class UserRepository {
    * valid), and only the hash that was just verified is replaced, so a password change in between wins.
    */
   async replacePasswordHash(id: string, passwordHash: string, verifiedHash: string): Promise<boolean> {
-    const result = await this.client.execute('UPDATE users SET password_hash = ? WHERE id = ? IF password_hash = ?', [
-      passwordHash,
-      id,
-      verifiedHash,
-    ]);
+    const result = await this.client.execute('UPDATE users SET password_hash = ? WHERE id = ? IF password_hash = ?', [passwordHash, id, verifiedHash]);
     return result.wasApplied();
   }
 
   /** Compare-and-set, so two concurrent changes cannot both win from the same version. */
   async changePassword(id: string, passwordHash: string, fromVersion: number): Promise<boolean> {
-    const result = await this.client.execute(
-      'UPDATE users SET password_hash = ?, credentials_version = ? WHERE id = ? IF credentials_version = ?',
-      [passwordHash, fromVersion + 1, id, fromVersion],
-    );
+    const result = await this.client.execute('UPDATE users SET password_hash = ?, credentials_version = ? WHERE id = ? IF credentials_version = ?', [
+      passwordHash,
+      fromVersion + 1,
+      id,
+      fromVersion,
+    ]);
     return result.wasApplied();
   }
 }

@@ -16,7 +16,15 @@ class FakeUsers {
   failReplace = false;
 
   add(user: Partial<User> & { email: string }): User {
-    const full: User = { id: `u${this.rows.size + 1}`, name: 'N', passwordHash: 'hash:secret', roles: [], credentialsVersion: 0, createdAt: new Date(), ...user };
+    const full: User = {
+      id: `u${this.rows.size + 1}`,
+      name: 'N',
+      passwordHash: 'hash:secret',
+      roles: [],
+      credentialsVersion: 0,
+      createdAt: new Date(),
+      ...user,
+    };
     this.rows.set(full.id, full);
     this.byEmail.set(full.email.toLowerCase(), full.id);
     return full;
@@ -176,13 +184,16 @@ describe(UsersService.name, () => {
   });
 
   describe('register', () => {
-    it.each(['"a@b"@example.com', '"x"@evil.com', `${'a'.repeat(250)}@x.io`, 'a\u0007@example.com'])('refuses %j as invalid before storing anything', async (email) => {
-      const { sut, users } = setup();
-      await expect(sut.register({ email, password: 'pw-12345678', name: 'N' })).rejects.toMatchObject({
-        code: AccountErrorCodes.InvalidEmail,
-        kind: 'invalid',
-      });
-      expect(users.rows.size).toBe(0);
-    });
+    it.each(['"a@b"@example.com', '"x"@evil.com', `${'a'.repeat(250)}@x.io`, 'a\u0007@example.com'])(
+      'refuses %j as invalid before storing anything',
+      async (email) => {
+        const { sut, users } = setup();
+        await expect(sut.register({ email, password: 'pw-12345678', name: 'N' })).rejects.toMatchObject({
+          code: AccountErrorCodes.InvalidEmail,
+          kind: 'invalid',
+        });
+        expect(users.rows.size).toBe(0);
+      },
+    );
   });
 });

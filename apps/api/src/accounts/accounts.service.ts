@@ -1,14 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  AccountRpc,
-  BalanceView,
-  ChangePasswordRequest,
-  CreditRequest,
-  LoginRequest,
-  RegisterRequest,
-  UserRequest,
-} from '@app/contracts';
+import { AccountRpc, BalanceView, ChangePasswordRequest, CreditRequest, LoginRequest, RegisterRequest, UserRequest } from '@app/contracts';
 import { RabbitClient, RabbitRecord } from '@app/messaging';
 import { CredentialsCache, TokenService } from '../auth';
 import { ApiEnv } from '../config/api.env';

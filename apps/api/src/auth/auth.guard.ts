@@ -43,7 +43,11 @@ export class AuthGuard implements CanActivate {
   async authenticate(request: AuthenticatedRequest, required: string[] = []): Promise<AuthUser> {
     const token = bearerToken(request);
     if (!token) {
-      throw new DomainError(AuthErrorCodes.MissingToken, 'unauthenticated', 'Sign in first: send "Authorization: Bearer <accessToken>" from POST /v1/auth/login.');
+      throw new DomainError(
+        AuthErrorCodes.MissingToken,
+        'unauthenticated',
+        'Sign in first: send "Authorization: Bearer <accessToken>" from POST /v1/auth/login.',
+      );
     }
     const claims = this.tokens.verify(token);
     const current = await this.credentials.get(claims.sub);

@@ -56,7 +56,15 @@ function userOrAddress(request: FastifyRequest, tokens: TokenService): string {
               clientOf: (request) => userOrAddress(request, tokens),
               message: (retryAfter) => `Too many requests: the limit is ${env.RATE_LIMIT_RPS} per second per client; retry after ${retryAfter} s.`,
             },
-            { name: 'auth-ip', limit: perMinute, ttlMs: 60_000, clientOf: (request) => `ip:${request.ip}`, appliesTo: isAuthRoute, acrossRoutes: true, message: authMessage },
+            {
+              name: 'auth-ip',
+              limit: perMinute,
+              ttlMs: 60_000,
+              clientOf: (request) => `ip:${request.ip}`,
+              appliesTo: isAuthRoute,
+              acrossRoutes: true,
+              message: authMessage,
+            },
             {
               name: 'auth-account',
               limit: perMinute,

@@ -295,7 +295,8 @@ export async function uploadAll(
         }).catch(() => undefined);
         if (response?.status === 202) {
           const body = (await response.json()) as { accepted: number; rejected: unknown[] };
-          if (body.rejected.length > 0 || body.accepted !== c.length) throw new Error(`ingest accepted ${body.accepted} of ${c.length}: ${JSON.stringify(body.rejected[0])}`);
+          if (body.rejected.length > 0 || body.accepted !== c.length)
+            throw new Error(`ingest accepted ${body.accepted} of ${c.length}: ${JSON.stringify(body.rejected[0])}`);
           stats.accepted += body.accepted;
           break;
         }

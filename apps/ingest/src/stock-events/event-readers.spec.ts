@@ -6,7 +6,8 @@ async function all<T>(source: AsyncIterable<T>): Promise<T[]> {
   for await (const item of source) items.push(item);
   return items;
 }
-const body = (text: string, chunk = 7) => Readable.from(Array.from({ length: Math.ceil(text.length / chunk) }, (_, i) => Buffer.from(text.slice(i * chunk, (i + 1) * chunk))));
+const body = (text: string, chunk = 7) =>
+  Readable.from(Array.from({ length: Math.ceil(text.length / chunk) }, (_, i) => Buffer.from(text.slice(i * chunk, (i + 1) * chunk))));
 
 describe('event readers', () => {
   it('numbers CSV data lines from 1, skips blank lines without renumbering, and reads CRLF and quotes', async () => {

@@ -89,11 +89,7 @@ export async function* readCsv(body: Readable): AsyncGenerator<RawEvent> {
     if (index === 0) {
       const header = raw.replace(/^\uFEFF/, '').trim();
       if (header !== CSV_HEADER) {
-        throw new DomainError(
-          StockErrorCodes.BadCsvHeader,
-          'invalid',
-          `The CSV header must be exactly "${CSV_HEADER}" (line 1 is "${header.slice(0, 100)}").`,
-        );
+        throw new DomainError(StockErrorCodes.BadCsvHeader, 'invalid', `The CSV header must be exactly "${CSV_HEADER}" (line 1 is "${header.slice(0, 100)}").`);
       }
       continue;
     }

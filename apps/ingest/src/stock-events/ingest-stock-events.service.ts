@@ -37,9 +37,7 @@ export function nothingAccepted(result: IngestResult): NothingAcceptedBody {
   };
 }
 
-export type StockEventsBody =
-  | { kind: 'json'; parsed: unknown }
-  | { kind: 'ndjson' | 'csv'; stream: Readable; contentLength?: number };
+export type StockEventsBody = { kind: 'json'; parsed: unknown } | { kind: 'ndjson' | 'csv'; stream: Readable; contentLength?: number };
 
 /** Messages per publish call: keeps each partition's record batch far below the broker's 1 MB limit. */
 const PUBLISH_CHUNK = 2000;

@@ -27,12 +27,9 @@ export class StoreApiKeyCheck {
     if (request.routeOptions.url !== STOCK_EVENTS_ROUTE) return;
     const retryAfter = await this.failures.retryAfter(request.ip);
     if (retryAfter > 0) {
-      return refuse(
-        request,
-        reply,
-        errorBody(429, `Too many requests with an unknown X-Api-Key from this address; retry after ${retryAfter} s.`),
-        { 'retry-after': String(retryAfter) },
-      );
+      return refuse(request, reply, errorBody(429, `Too many requests with an unknown X-Api-Key from this address; retry after ${retryAfter} s.`), {
+        'retry-after': String(retryAfter),
+      });
     }
     const problem = this.check(request.headers['x-api-key'], (request.params as { storeId?: string }).storeId ?? '');
     if (!problem) return;

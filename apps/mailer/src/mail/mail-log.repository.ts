@@ -58,7 +58,9 @@ export class MailLogRepository {
   }
 
   async find(messageId: string): Promise<ExistingClaim | undefined> {
-    const row = (await this.client.execute(`SELECT state, claim_token, claimed_at FROM sent_mail WHERE message_id = ?`, [messageId], { prepare: true })).first();
+    const row = (
+      await this.client.execute(`SELECT state, claim_token, claimed_at FROM sent_mail WHERE message_id = ?`, [messageId], { prepare: true })
+    ).first();
     return row ? toClaim(row) : undefined;
   }
 }

@@ -109,7 +109,7 @@ export class MailSenderService {
    */
   private async markSent(messageId: string, token: string, subject: string): Promise<void> {
     const deadline = Date.now() + this.leaseMs / 2;
-    for (const backoff = new Backoff(100, 5000); ; ) {
+    for (const backoff = new Backoff(100, 5000); ;) {
       try {
         return await this.log.markSent(messageId, token, subject);
       } catch (error) {

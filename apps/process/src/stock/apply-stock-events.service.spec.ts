@@ -47,12 +47,14 @@ class InMemoryRepository {
 }
 
 const event = (id: number) =>
-  fc.record({
-    sku: fc.constantFrom('A', 'B'),
-    type: fc.constantFrom('delivery', 'sale', 'adjustment', 'count'),
-    quantity: fc.integer({ min: 1, max: 100 }),
-    at: fc.integer({ min: 0, max: 10 }),
-  }).map((e) => ({ ...e, eventId: `e${id}` }));
+  fc
+    .record({
+      sku: fc.constantFrom('A', 'B'),
+      type: fc.constantFrom('delivery', 'sale', 'adjustment', 'count'),
+      quantity: fc.integer({ min: 1, max: 100 }),
+      at: fc.integer({ min: 0, max: 10 }),
+    })
+    .map((e) => ({ ...e, eventId: `e${id}` }));
 
 function message(e: { eventId: string; sku: string; type: string; quantity: number; at: number }, offset: number): ConsumedMessage<StockEventMessage> {
   const value = Object.assign(new StockEventMessage(), {

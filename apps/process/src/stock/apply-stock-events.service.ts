@@ -68,8 +68,7 @@ export class ApplyStockEventsService {
         for (const { move, source } of group.events.values()) {
           const stored = existing.get(move.eventId);
           const alreadyApplied =
-            stored !== undefined &&
-            (!sameSource(stored, source) || (state?.applied?.partition === source.partition && source.offset <= state.applied.offset));
+            stored !== undefined && (!sameSource(stored, source) || (state?.applied?.partition === source.partition && source.offset <= state.applied.offset));
           if (alreadyApplied) {
             duplicates++;
             continue;
@@ -80,9 +79,7 @@ export class ApplyStockEventsService {
         applied += fresh.length;
         // Never move backwards: a replay from an earlier offset must not re-open what was applied.
         const appliedTo =
-          state?.applied && state.applied.partition === group.last.partition && state.applied.offset > group.last.offset
-            ? state.applied
-            : group.last;
+          state?.applied && state.applied.partition === group.last.partition && state.applied.offset > group.last.offset ? state.applied : group.last;
         const current = { level: state?.level ?? 0, count: state?.count };
         let next = advance(current, fresh);
         if (!next) {

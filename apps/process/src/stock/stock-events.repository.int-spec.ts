@@ -16,7 +16,14 @@ const KEYSPACE = `stock_it_${randomUUID().slice(0, 8)}`;
 const options = { contactPoints: ['127.0.0.1:9042'], localDataCenter: 'datacenter1' };
 
 function message(offset: number, e: Partial<StockEventMessage> & { eventId: string }): ConsumedMessage<StockEventMessage> {
-  const value = Object.assign(new StockEventMessage(), { storeId: 's1', sku: 'A', type: 'delivery', quantity: 1, occurredAt: '2024-01-01T00:00:00.000Z', ...e });
+  const value = Object.assign(new StockEventMessage(), {
+    storeId: 's1',
+    sku: 'A',
+    type: 'delivery',
+    quantity: 1,
+    occurredAt: '2024-01-01T00:00:00.000Z',
+    ...e,
+  });
   return { topic: 't', partition: 0, offset: String(offset), key: `s1/${value.sku}`, value, messageId: e.eventId, correlationId: 'c' };
 }
 

@@ -43,8 +43,7 @@ const Q = {
     'SELECT event_id, src_partition, src_offset, level, count_at, count_id, applied_partition, applied_offset, updated_at ' +
     'FROM stock_events WHERE store_id = ? AND sku = ? AND event_id IN ?',
   history: 'SELECT event_id, type, quantity, occurred_at, src_partition, src_offset FROM stock_events WHERE store_id = ? AND sku = ?',
-  insertEvent:
-    'INSERT INTO stock_events (store_id, sku, event_id, type, quantity, occurred_at, src_partition, src_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  insertEvent: 'INSERT INTO stock_events (store_id, sku, event_id, type, quantity, occurred_at, src_partition, src_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   saveState:
     'INSERT INTO stock_events (store_id, sku, event_id, level, count_at, count_id, quantity, applied_partition, applied_offset, updated_at) ' +
     'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -93,9 +92,7 @@ export class StockEventsRepository {
           const appliedOffset = toBigint(row.get('applied_offset'));
           snapshot.state = {
             level: toNumber(row.get('level')) ?? 0,
-            count: countAt
-              ? { at: countAt.getTime(), eventId: row.get('count_id') as string, quantity: toNumber(row.get('quantity')) ?? 0 }
-              : undefined,
+            count: countAt ? { at: countAt.getTime(), eventId: row.get('count_id') as string, quantity: toNumber(row.get('quantity')) ?? 0 } : undefined,
             applied: appliedOffset === undefined ? undefined : { partition: row.get('applied_partition') as number, offset: appliedOffset },
             updatedAt: row.get('updated_at') as Date,
           };

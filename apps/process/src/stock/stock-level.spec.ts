@@ -17,12 +17,14 @@ function reference(events: StockMove[]): number {
 }
 
 const move = (id: number): fc.Arbitrary<StockMove> =>
-  fc.oneof(
-    fc.record({ type: fc.constant('delivery' as const), quantity: fc.integer({ min: 1, max: 1000 }) }),
-    fc.record({ type: fc.constant('sale' as const), quantity: fc.integer({ min: 1, max: 1000 }) }),
-    fc.record({ type: fc.constant('adjustment' as const), quantity: fc.integer({ min: -50, max: 50 }).filter((q) => q !== 0) }),
-    fc.record({ type: fc.constant('count' as const), quantity: fc.integer({ min: 0, max: 5000 }) }),
-  ).chain((body) => fc.integer({ min: 0, max: 20 }).map((at) => ({ ...body, eventId: `e${id}`, at: 1_700_000_000_000 + at * 1000 })));
+  fc
+    .oneof(
+      fc.record({ type: fc.constant('delivery' as const), quantity: fc.integer({ min: 1, max: 1000 }) }),
+      fc.record({ type: fc.constant('sale' as const), quantity: fc.integer({ min: 1, max: 1000 }) }),
+      fc.record({ type: fc.constant('adjustment' as const), quantity: fc.integer({ min: -50, max: 50 }).filter((q) => q !== 0) }),
+      fc.record({ type: fc.constant('count' as const), quantity: fc.integer({ min: 0, max: 5000 }) }),
+    )
+    .chain((body) => fc.integer({ min: 0, max: 20 }).map((at) => ({ ...body, eventId: `e${id}`, at: 1_700_000_000_000 + at * 1000 })));
 
 // Few distinct instants, so ties between counts and movements happen often.
 const eventSet = fc.integer({ min: 0, max: 25 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => move(i))));
@@ -51,7 +53,10 @@ function applyInBatches(order: StockMove[], batchSizes: number[]): number {
 
 describe('stock level', () => {
   it('levelOf equals the reference for any set of events', () => {
-    fc.assert(fc.property(eventSet, (events) => levelOf(events).level === reference(events)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(eventSet, (events) => levelOf(events).level === reference(events)),
+      { numRuns: 2000 },
+    );
   });
 
   it('every order, any duplication and any batching give the reference level', () => {

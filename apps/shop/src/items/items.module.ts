@@ -12,16 +12,7 @@ import { ItemsService } from './items.service';
 /** Items, their reservations for the purchase saga, and the price outbox: one table, one module. */
 @Module({
   controllers: [ItemsController, SagaController],
-  providers: [
-    KafkaPublisher,
-    KafkaClient,
-    ItemsRepository,
-    ItemsService,
-    CatalogNotifier,
-    PriceOutboxRelay,
-    ReservationsRepository,
-    ReservationsService,
-  ],
+  providers: [KafkaPublisher, KafkaClient, ItemsRepository, ItemsService, CatalogNotifier, PriceOutboxRelay, ReservationsRepository, ReservationsService],
   exports: [ItemsService, ReservationsService, PriceOutboxRelay],
 })
 export class ItemsModule {}

@@ -48,11 +48,7 @@ export class ItemsRepository {
   }
 
   async compareAndSetQuantity(sku: string, expected: number, next: number, at: Date): Promise<boolean> {
-    const result = await this.client.execute(
-      `UPDATE items SET quantity = ?, updated_at = ? WHERE sku = ? IF quantity = ?`,
-      [next, at, sku, expected],
-      LWT,
-    );
+    const result = await this.client.execute(`UPDATE items SET quantity = ?, updated_at = ? WHERE sku = ? IF quantity = ?`, [next, at, sku, expected], LWT);
     return result.wasApplied();
   }
 
@@ -98,11 +94,7 @@ export class ItemsRepository {
 
   /** Takes the sku's relay lease for `ttlSeconds`; false when another instance holds it. */
   async tryLeaseOutbox(sku: string, owner: string, ttlSeconds: number): Promise<boolean> {
-    const result = await this.client.execute(
-      `INSERT INTO outbox_leases (sku, owner) VALUES (?, ?) IF NOT EXISTS USING TTL ${ttlSeconds}`,
-      [sku, owner],
-      LWT,
-    );
+    const result = await this.client.execute(`INSERT INTO outbox_leases (sku, owner) VALUES (?, ?) IF NOT EXISTS USING TTL ${ttlSeconds}`, [sku, owner], LWT);
     return result.wasApplied();
   }
 
@@ -128,11 +120,7 @@ export class ItemsRepository {
   }
 
   async removePublished(sku: string, versions: number[]): Promise<void> {
-    await this.client.execute(
-      `UPDATE items SET unpublished = unpublished - ? WHERE sku = ? IF EXISTS`,
-      [versions.map(String), sku],
-      LWT,
-    );
+    await this.client.execute(`UPDATE items SET unpublished = unpublished - ? WHERE sku = ? IF EXISTS`, [versions.map(String), sku], LWT);
   }
 
   /** Removes the marker unless it was written again after `sinceMicros` (a newer change). */

@@ -108,11 +108,13 @@ export class PriceOutboxRelay implements OnApplicationBootstrap, OnApplicationSh
         TopicContracts.PriceChanged,
         pending.map(({ version, event }) => ({ key: sku, value: JSON.parse(event) as PriceChanged, messageId: `price-changed:${sku}:${version}` })),
       );
-      await this.repository.removePublished(sku, pending.map((p) => p.version));
+      await this.repository.removePublished(
+        sku,
+        pending.map((p) => p.version),
+      );
       published.inc(pending.length);
       this.logger.log({ msg: 'price changes published', sku, versions: pending.map((p) => p.version) });
     }
     await this.repository.clearOutbox(sku, startedMicros - MARKER_GRACE_MICROS);
   }
-
 }

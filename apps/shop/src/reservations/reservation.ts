@@ -13,8 +13,7 @@ export interface Reservation {
 }
 
 export type SagaCommand =
-  | { type: 'reserve'; purchaseId: string; sku: string; quantity: number }
-  | { type: 'void'; purchaseId: string; sku: string; quantity: number };
+  { type: 'reserve'; purchaseId: string; sku: string; quantity: number } | { type: 'void'; purchaseId: string; sku: string; quantity: number };
 
 export type SagaOutcome =
   | { type: 'reserved'; purchaseId: string; sku: string; quantity: number }

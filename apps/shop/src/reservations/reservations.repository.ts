@@ -51,9 +51,7 @@ export class ReservationsRepository {
     }
     for (const row of plan.inserts) {
       queries.push({
-        query:
-          `INSERT INTO items (sku, purchase_id, res_quantity, res_status, res_code, res_reason, res_at) ` +
-          `VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+        query: `INSERT INTO items (sku, purchase_id, res_quantity, res_status, res_code, res_reason, res_at) ` + `VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
         params: [sku, row.purchaseId, row.quantity, row.status, row.code ?? null, row.reason ?? null, row.at],
       });
     }

@@ -73,7 +73,10 @@ export class ReservationsService {
     for (let i = 0; i < all.length; i += max) {
       const chunk = all.slice(i, i + max);
       try {
-        const results = await this.decide(sku, chunk.map((p) => p.command));
+        const results = await this.decide(
+          sku,
+          chunk.map((p) => p.command),
+        );
         chunk.forEach((p, index) => {
           outcomes.inc({ outcome: results[index].type });
           p.resolve(results[index]);

@@ -33,7 +33,11 @@ describe(validateStockEvent.name, () => {
 
   it('decodes a Kafka body like decodeMessage, with the reason when it fails', () => {
     expect(decodeStockEvent(Buffer.from('{oops'))).toMatchObject({ ok: false, reason: expect.stringMatching(/^not JSON/) });
-    expect(decodeStockEvent(Buffer.from(JSON.stringify({ storeId: 'bad id', eventId: 'e', sku: 'A', type: 'sale', quantity: 1, occurredAt: '2024-01-01T00:00:00Z' })))).toMatchObject({
+    expect(
+      decodeStockEvent(
+        Buffer.from(JSON.stringify({ storeId: 'bad id', eventId: 'e', sku: 'A', type: 'sale', quantity: 1, occurredAt: '2024-01-01T00:00:00Z' })),
+      ),
+    ).toMatchObject({
       ok: false,
       reason: expect.stringContaining('storeId must be'),
     });
@@ -51,7 +55,10 @@ describe(validateStockEvent.name, () => {
       sku: fc.oneof(fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/), fc.string({ maxLength: 70 })),
       type: fc.constantFrom('delivery', 'sale', 'adjustment', 'count', 'other'),
       quantity: fc.oneof(fc.integer({ min: -1_000_000_002, max: 1_000_000_002 }), fc.double(), fc.integer({ min: -3, max: 3 })),
-      occurredAt: fc.oneof(fc.date({ min: new Date(0), max: new Date(NOW), noInvalidDate: true }).map((d) => d.toISOString()), fc.string()),
+      occurredAt: fc.oneof(
+        fc.date({ min: new Date(0), max: new Date(NOW), noInvalidDate: true }).map((d) => d.toISOString()),
+        fc.string(),
+      ),
     });
     fc.assert(
       fc.property(arbitraryEvent, (raw) => {

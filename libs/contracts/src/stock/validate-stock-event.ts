@@ -1,5 +1,13 @@
 import { Decoded } from '../validate-message';
-import { ISO_TIMESTAMP, MAX_STOCK_QUANTITY, quantityRuleError, STOCK_SKU_PATTERN, STOCK_EVENT_TYPES, StockEventMessage, StockEventType } from './stock-event.message';
+import {
+  ISO_TIMESTAMP,
+  MAX_STOCK_QUANTITY,
+  quantityRuleError,
+  STOCK_SKU_PATTERN,
+  STOCK_EVENT_TYPES,
+  StockEventMessage,
+  StockEventType,
+} from './stock-event.message';
 
 /** How far in the future an event may claim to have happened (clock skew of the stores). */
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;

@@ -69,7 +69,7 @@ export class KafkaTopics {
    * Resolves false without creating anything once `stopped()` says the app is shutting down.
    */
   async ensureEventually(topics: ITopicConfig[], stopped: () => boolean = () => false): Promise<boolean> {
-    for (const backoff = new Backoff(500, 5000); !stopped(); ) {
+    for (const backoff = new Backoff(500, 5000); !stopped();) {
       const delay = backoff.next();
       try {
         await this.ensure(topics);

@@ -58,9 +58,11 @@ new Gauge({
   labelNames: ['group', 'topic', 'partition'] as const,
   registers: [metricsRegistry],
   async collect() {
-    await Promise.all([...servers].map(async (server) => {
-      for (const { group, topic, partition, lag } of await server.readLag()) this.set({ group, topic, partition: String(partition) }, lag);
-    }));
+    await Promise.all(
+      [...servers].map(async (server) => {
+        for (const { group, topic, partition, lag } of await server.readLag()) this.set({ group, topic, partition: String(partition) }, lag);
+      }),
+    );
   },
 });
 
@@ -105,7 +107,13 @@ export class KafkaServer extends Server<Events> implements CustomTransportStrate
   listen(callback: (error?: unknown) => void): void {
     const started: { consumer: GroupConsumer<object>; layout: ITopicConfig[] }[] = [];
     try {
-      for (const handler of this.getHandlers().values()) started.push(this.consumerFor(handler, started.map((s) => s.consumer)));
+      for (const handler of this.getHandlers().values())
+        started.push(
+          this.consumerFor(
+            handler,
+            started.map((s) => s.consumer),
+          ),
+        );
     } catch (error) {
       return callback(error);
     }

@@ -123,7 +123,9 @@ export class RabbitClient extends ClientProxy {
         })
         .catch((error: Error) => {
           this.logger.warn({ msg: `RPC request to ${contract.pattern} not sent`, err: error.message });
-          this.settle(messageId)?.reject(new DomainError(MessagingErrorCodes.RpcUnavailable, 'unavailable', `The ${service} service cannot be reached right now; try again.`));
+          this.settle(messageId)?.reject(
+            new DomainError(MessagingErrorCodes.RpcUnavailable, 'unavailable', `The ${service} service cannot be reached right now; try again.`),
+          );
         });
     });
   }
@@ -183,9 +185,7 @@ export class RabbitClient extends ClientProxy {
     }
     const error = reply.error ?? { code: MessagingErrorCodes.Internal, message: 'the service failed without saying why' };
     pending.reject(
-      error.kind
-        ? new DomainError(error.code, error.kind as DomainErrorKind, error.message, error.details)
-        : new Error(`${error.code}: ${error.message}`),
+      error.kind ? new DomainError(error.code, error.kind as DomainErrorKind, error.message, error.details) : new Error(`${error.code}: ${error.message}`),
     );
   }
 

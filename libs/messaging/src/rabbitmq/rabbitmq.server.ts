@@ -211,9 +211,7 @@ export class RabbitServer extends Server<Events> implements CustomTransportStrat
     this.inFlight++;
     try {
       const meta = metaOf(consumer.queue.name, message);
-      await runWithCorrelation({ correlationId: meta.correlationId, messageId: meta.messageId }, () =>
-        this.process(consumer, delays, message, meta),
-      );
+      await runWithCorrelation({ correlationId: meta.correlationId, messageId: meta.messageId }, () => this.process(consumer, delays, message, meta));
       settle('ack');
     } catch (error) {
       // Only reached when even the reply, retry or dead-letter publish failed: let the broker redeliver.
@@ -249,7 +247,8 @@ export class RabbitServer extends Server<Events> implements CustomTransportStrat
     } catch (error) {
       timer();
       if (rpc) {
-        if (!(error instanceof DomainError)) this.logger.error({ msg: `request on ${queue.name} failed`, messageId: meta.messageId, err: (error as Error).message });
+        if (!(error instanceof DomainError))
+          this.logger.error({ msg: `request on ${queue.name} failed`, messageId: meta.messageId, err: (error as Error).message });
         messages.inc({ queue: queue.name, pattern: contract.pattern, outcome: 'failed' });
         return this.reply(consumer, message, meta, { ok: false, error: describeError(error) });
       }
