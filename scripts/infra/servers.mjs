@@ -67,16 +67,14 @@ async function waitReady(def, { pid, child, deadline }) {
   child?.once('exit', (code, sig) => {
     exit = sig ?? `exit code ${code}`;
   });
-  let last = 'no answer yet';
   for (;;) {
     const attempt = await probeOnce(def, Math.max(500, Math.min(PROBE_TIMEOUT_MS, deadline - Date.now())));
     if (attempt.ready) return attempt.detail;
-    last = attempt.detail;
     if (exit || (pid && !isAlive(pid))) {
       throw new InfraError(def.name, `process ${pid} exited (${exit ?? 'gone'}) before it was ready`);
     }
     if (Date.now() >= deadline) {
-      throw new InfraError(def.name, `not ready after ${def.readyTimeoutMs / 1000} s (last check: ${last})`);
+      throw new InfraError(def.name, `not ready after ${def.readyTimeoutMs / 1000} s (last check: ${attempt.detail})`);
     }
     await sleep(POLL_MS);
   }

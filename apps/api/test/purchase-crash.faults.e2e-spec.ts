@@ -1,5 +1,5 @@
 import { APP_NAMES, appUrl, infra, itWhenControlledHere, killApp, startApp, waitFor, waitReady } from '@app/testing';
-import { balanceOf, buy, call, createItem, credit, itemQuantity, registerUser, TestUser, unique } from './support/commerce';
+import { balanceOf, buy, createItem, credit, itemQuantity, registerUser, TestUser, unique } from './support/commerce';
 import { allPurchases } from './support/saga-faults';
 
 jest.setTimeout(600_000);

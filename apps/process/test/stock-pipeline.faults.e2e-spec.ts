@@ -326,9 +326,9 @@ describe('stock pipeline under server faults (real servers)', () => {
     await waitFor('events to flow', () => acknowledged.length >= 1000, { timeoutMs: 60_000, intervalMs: 50 });
     infra('pause', 'cassandra');
     const pausedAt = Date.now();
-    let first: Awaited<ReturnType<typeof groupOffsets>> = [];
-    let second: Awaited<ReturnType<typeof groupOffsets>> = [];
-    let sentDuringOutage = 0;
+    let first: Awaited<ReturnType<typeof groupOffsets>>;
+    let second: Awaited<ReturnType<typeof groupOffsets>>;
+    let sentDuringOutage: number;
     try {
       // A batch whose writes were done before the freeze may still commit in the first moments.
       await pause(5000);

@@ -4,19 +4,7 @@ import { Test } from '@nestjs/testing';
 import { Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { validateEnv } from '@app/config';
-import {
-  DomainError,
-  ItemPage,
-  PriceChangeAccepted,
-  PriceChanged,
-  SagaQueues,
-  SagaRoutingKeys,
-  ShopItem,
-  ShopRpc,
-  RpcContract,
-  ReplyOf,
-  Topics,
-} from '@app/contracts';
+import { DomainError, ItemPage, PriceChanged, SagaQueues, SagaRoutingKeys, ShopRpc, RpcContract, ReplyOf, Topics } from '@app/contracts';
 import { createKafka, RabbitClient, RabbitRecord, RabbitServer } from '@app/messaging';
 import { waitFor } from '@app/testing';
 import { ShopEnv } from '../src/config/shop.env';

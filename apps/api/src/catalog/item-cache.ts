@@ -84,6 +84,9 @@ export class ItemCache {
     if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!);
     map.delete(key);
     map.set(key, { value, expiresAt: Date.now() + this.ttlMs });
-    if (this.evictions.size > MAX_ENTRIES * 4) (this.evictions.clear(), this.epoch++);
+    if (this.evictions.size > MAX_ENTRIES * 4) {
+      this.evictions.clear();
+      this.epoch++;
+    }
   }
 }
