@@ -5,6 +5,7 @@ import { CassandraHealthIndicator, CassandraModule } from '@app/cassandra';
 import { HealthModule, MetricsModule } from '@app/observability';
 import { ShopEnv } from './config/shop.env';
 import { ItemsModule } from './items/items.module';
+import { ReservationsModule } from './reservations/reservations.module';
 
 @Module({})
 export class ShopModule {
@@ -25,6 +26,7 @@ export class ShopModule {
         HealthModule.forIndicators([KafkaHealthIndicator, CassandraHealthIndicator, RabbitmqHealthIndicator]),
         MetricsModule,
         ItemsModule,
+        ReservationsModule,
       ],
       providers: [{ provide: ShopEnv, useValue: env }],
       exports: [ShopEnv],

@@ -9,6 +9,7 @@ import { createKafka, RabbitClient, RabbitRecord, RabbitServer } from '@app/mess
 import { waitFor } from '@app/testing';
 import { ShopEnv } from '../src/config/shop.env';
 import { ItemsRepository } from '../src/items/items.repository';
+import { PriceOutboxRepository } from '../src/price-outbox/price-outbox.repository';
 import { ShopModule } from '../src/shop.module';
 import { SagaProbe } from './saga-probe';
 
@@ -224,7 +225,7 @@ describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
       await call(ShopRpc.CreateItem, { sku: s, name: 'Crashed', price: 1000, quantity: 1 });
       // What a shop that died right after its compare-and-set leaves behind: the marker and the outbox entry, nothing on Kafka.
       const repository = app.get(ItemsRepository);
-      await repository.markOutbox(s);
+      await app.get(PriceOutboxRepository).markOutbox(s);
       const event: PriceChanged = { sku: s, name: 'Crashed', oldPrice: 1000, newPrice: 600, version: 1, changedAt: new Date().toISOString() };
       expect(await repository.compareAndSetPrice(s, 0, 600, 1, event, new Date())).toBe(true);
 
@@ -239,7 +240,7 @@ describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
       });
       try {
         await waitFor('the relay to publish the orphaned change', () => events.length >= 1 || undefined, { timeoutMs: 60_000 });
-        await waitFor('the outbox entry to be removed', async () => (await repository.unpublished(s)).length === 0 || undefined);
+        await waitFor('the outbox entry to be removed', async () => (await app.get(PriceOutboxRepository).unpublished(s)).length === 0 || undefined);
         expect(events).toEqual([event]);
       } finally {
         await consumer.disconnect();

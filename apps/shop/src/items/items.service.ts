@@ -77,7 +77,7 @@ export class ItemsService {
   async changePrice({ sku, price }: ChangePriceRequest): Promise<PriceChangeAccepted> {
     let item = await this.repository.find(sku);
     if (!item) throw ItemErrors.notFound(sku);
-    await this.repository.markOutbox(sku);
+    await this.relay.mark(sku);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (attempt > 0) {
         item = await this.repository.find(sku, { serial: true });

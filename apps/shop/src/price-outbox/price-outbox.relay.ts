@@ -5,7 +5,7 @@ import { PriceChanged, TopicContracts } from '@app/contracts';
 import { KafkaClient, KeyedLanes } from '@app/messaging';
 import { metricsRegistry } from '@app/observability';
 import { ShopEnv } from '../config/shop.env';
-import { ItemsRepository } from '../items/items.repository';
+import { PriceOutboxRepository } from './price-outbox.repository';
 
 /** A marker is kept this long after its sku was drained, so a change racing the drain is never orphaned. */
 const MARKER_GRACE_MICROS = 60_000_000n;
@@ -40,7 +40,7 @@ export class PriceOutboxRelay implements OnApplicationBootstrap, OnApplicationSh
   private stopped = false;
 
   constructor(
-    private readonly repository: ItemsRepository,
+    private readonly repository: PriceOutboxRepository,
     private readonly kafka: KafkaClient,
     private readonly env: ShopEnv,
   ) {}
@@ -58,6 +58,11 @@ export class PriceOutboxRelay implements OnApplicationBootstrap, OnApplicationSh
   onApplicationShutdown(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+  }
+
+  /** Written before the price change, so a change is found by a pass even if this process dies right after it. */
+  mark(sku: string): Promise<void> {
+    return this.repository.markOutbox(sku);
   }
 
   /** Publishes this sku's pending changes soon, without waiting for the next tick. */
