@@ -146,6 +146,19 @@ async function consume(client: Client, topic: string, group: string, n = N) {
   const perPartition = new Map<number, number>();
   let finish!: () => void;
   const all = new Promise<void>((r) => (finish = r));
+  // The same figures for both clients, once all records were seen.
+  const result = (ms: number, mem: ReturnType<typeof done>) => ({
+    ms,
+    rps: (n / ms) * 1000,
+    rpsFromFirst: (n / (performance.now() - tFirst)) * 1000,
+    joinMs: tJoin - t0,
+    firstFetchMs: tFetch - t0,
+    firstBatchMs: tFirst - t0,
+    batches,
+    commits,
+    avgBatch: seen / batches,
+    ...mem,
+  });
   if (client === 'kafkajs') {
     const kafka = new Kafka({ clientId: 'bench', brokers: [BROKER], logLevel: logLevel.NOTHING });
     const consumer = kafka.consumer({ groupId: group });
@@ -177,18 +190,7 @@ async function consume(client: Client, topic: string, group: string, n = N) {
     const ms = performance.now() - t0;
     const mem = done();
     await consumer.disconnect();
-    return {
-      ms,
-      rps: (n / ms) * 1000,
-      rpsFromFirst: (n / (performance.now() - tFirst)) * 1000,
-      joinMs: tJoin - t0,
-      firstFetchMs: tFetch - t0,
-      firstBatchMs: tFirst - t0,
-      batches,
-      commits,
-      avgBatch: seen / batches,
-      ...mem,
-    };
+    return result(ms, mem);
   } else {
     const { Consumer, stringDeserializers, MessagesStreamModes } = plt;
     const consumer = new Consumer({
@@ -247,18 +249,7 @@ async function consume(client: Client, topic: string, group: string, n = N) {
     const mem = done();
     await stream.close();
     await consumer.close();
-    return {
-      ms,
-      rps: (n / ms) * 1000,
-      rpsFromFirst: (n / (performance.now() - tFirst)) * 1000,
-      joinMs: tJoin - t0,
-      firstFetchMs: tFetch - t0,
-      firstBatchMs: tFirst - t0,
-      batches,
-      commits,
-      avgBatch: seen / batches,
-      ...mem,
-    };
+    return result(ms, mem);
   }
 }
 
