@@ -2,7 +2,8 @@
  * npm run bench:stock — the stock pipeline measured in one run on this machine, each figure next to
  * its baseline from the same run (see BENCHMARKS.md "Stock pipeline"). Needs `npm run build` and
  * `npm run infra:up`. Uses its own topics, stores and ports (49xx), so a dev system can keep running.
- * Env: BENCH_EVENTS (events for the ingest/process runs, default 300000).
+ * Env: BENCH_EVENTS (events for the ingest/process runs, default 300000); BENCH_KAFKA_CLIENTS=both also
+ * measures ingest with @platformatic/kafka under its publisher (bench/kafka-clients/platformatic-producer.cjs).
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
@@ -21,7 +22,9 @@ const N = Number(process.env.BENCH_EVENTS ?? 300_000);
 const PER_REQUEST = 5000;
 const STORES = Array.from({ length: 4 }, (_, i) => `bench-${RUN}-${i + 1}`);
 const KEYS = STORES.map((s) => `${s}:key-${s}`).join(',');
-const PORTS = { api: 4900, ingest: 4901, process: 4902, ingestMem: 4903, naive: 4950 };
+const CLIENT_TOPIC = `stock.bench.${RUN}.clients`;
+const BOTH_CLIENTS = process.env.BENCH_KAFKA_CLIENTS === 'both';
+const PORTS = { api: 4900, ingest: 4901, process: 4902, ingestMem: 4903, ingestClients: 4904, naive: 4950 };
 const kafka = new Kafka({ clientId: 'bench-stock', brokers: ['127.0.0.1:9092'], logLevel: logLevel.NOTHING });
 const children: ChildProcess[] = [];
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -202,11 +205,33 @@ function peakRss(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS') * 1024, hwm: kb('VmHWM') * 1024 };
 }
 
+/**
+ * Ingest with each Kafka client under the product's publisher, on a topic of its own, alternating
+ * kafkajs, @platformatic/kafka, kafkajs, @platformatic/kafka (each a fresh ingest process, warmed up).
+ */
+async function compareClients(bodies: string[], appEnv: Record<string, string>) {
+  const preload = join(ROOT, 'bench', 'kafka-clients', 'platformatic-producer.cjs');
+  const rates: Record<'kafkajs' | 'platformatic', number[]> = { kafkajs: [], platformatic: [] };
+  for (const client of ['kafkajs', 'platformatic', 'kafkajs', 'platformatic'] as const) {
+    const args = [...(client === 'platformatic' ? ['-r', preload] : []), join(ROOT, 'dist', 'apps', 'ingest', 'src', 'main.js')];
+    const child = start(`ingest (${client})`, args, { ...appEnv, STOCK_TOPIC: CLIENT_TOPIC, INGEST_PORT: String(PORTS.ingestClients) });
+    await waitHttp(`http://127.0.0.1:${PORTS.ingestClients}/health/ready`);
+    await sendAll(PORTS.ingestClients, makeBodies(0, 2 * PER_REQUEST, `warm-${client}-${RUN}`), PER_REQUEST);
+    const rate = await sendAll(PORTS.ingestClients, bodies, PER_REQUEST);
+    rates[client].push(rate);
+    log(`ingest with ${client}: ${Math.round(rate)} events/s`);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+  return { kafkajs: rates.kafkajs, platformatic: rates.platformatic, ratio: mean(rates.platformatic) / mean(rates.kafkajs) };
+}
+
 async function main(): Promise<void> {
   if (!existsSync(join(ROOT, 'dist', 'apps', 'ingest', 'src', 'main.js'))) throw new Error('run `npm run build` first');
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [TOPIC, LIMIT_TOPIC, NAIVE_TOPIC].map((topic) => ({ topic, numPartitions: 6 })), waitForLeaders: true });
+  await admin.createTopics({ topics: [TOPIC, LIMIT_TOPIC, NAIVE_TOPIC, CLIENT_TOPIC].map((topic) => ({ topic, numPartitions: 6 })), waitForLeaders: true });
   await admin.disconnect();
   const cassandra = new Client({ contactPoints: ['127.0.0.1:9042'], localDataCenter: 'datacenter1' });
   await cassandra.connect();
@@ -236,6 +261,7 @@ async function main(): Promise<void> {
     await sendAll(PORTS.ingest, makeBodies(0, 2 * PER_REQUEST, `warm-${RUN}`), PER_REQUEST); // warm-up (JIT, connections)
     const ingestRate = await sendAll(PORTS.ingest, bodies, PER_REQUEST);
     log(`ingest: ${Math.round(ingestRate)} events/s`);
+    if (BOTH_CLIENTS) results.ingestClients = await compareClients(bodies, appEnv);
 
     log('limit: Kafka ProducerPerformance');
     const perf = execFileSync(
@@ -351,6 +377,11 @@ async function main(): Promise<void> {
     `| process, events/s from a pre-filled topic | ${f(r.process.eventsPerSecond)} | raw loop (eachBatch + executeConcurrent) ${f(r.process.raw)} | ${r.process.vsRaw.toFixed(2)}× | ≥ 0.6× |`,
     `| process vs naive Nest @EventPattern | ${f(r.process.eventsPerSecond)} | peer ${f(r.process.peer)} | ${r.process.vsPeer.toFixed(1)}× | ≥ 10× |`,
     `| freshness 202 → visible in api at ${f(r.freshness.rate)} events/s | p50 ${f(r.freshness.p50)} ms, p99 ${f(r.freshness.p99)} ms (${r.freshness.samples} samples) | | | p99 ≤ 1 s |`,
+    ...(r.ingestClients
+      ? [
+          `| ingest with @platformatic/kafka under the publisher (alternating runs) | ${r.ingestClients.platformatic.map(f).join(', ')} | kafkajs ${r.ingestClients.kafkajs.map(f).join(', ')} | ${r.ingestClients.ratio.toFixed(2)}× | |`,
+        ]
+      : []),
     `| ingest memory, ${(r.memory.bodyBytes / 1048576).toFixed(1)} MiB CSV (HTTP ${r.memory.status}) | peak RSS ${(r.memory.peakRss / 1048576).toFixed(0)} MiB, +${(r.memory.growth / 1048576).toFixed(0)} MiB | RSS before ${(r.memory.rssBefore / 1048576).toFixed(0)} MiB | ${r.memory.growthVsBody.toFixed(1)}× the body | < 10× |`,
   ].join('\n');
   writeFileSync(join(RESULTS, 'stock-latest.md'), table + '\n');
