@@ -21,6 +21,12 @@ const run = (command, args) => execFileSync(command, args, { stdio: 'inherit' })
 if (existsSync('.env')) process.loadEnvFile('.env');
 // The apps require NODE_ENV; `npm start` is the development system unless told otherwise.
 process.env.NODE_ENV ??= 'development';
+const production = process.env.NODE_ENV === 'production';
+// The apps write to concurrently's pipes, not to this terminal: ask for pretty lines when a person
+// is watching (concurrently passes FORCE_COLOR on, so they stay coloured), JSON otherwise.
+if (!process.env.LOG_FORMAT || process.env.LOG_FORMAT === 'auto') {
+  process.env.LOG_FORMAT = process.stdout.isTTY && !production ? 'pretty' : 'json';
+}
 run(process.execPath, ['scripts/infra/infra.mjs', 'up']);
 run('npm', ['run', '--silent', 'build']);
 
@@ -32,6 +38,33 @@ const { result } = concurrently(
   APPS.map(([name]) => ({ name, command: `exec node dist/apps/${name}/src/main.js` })),
   { prefix: 'name', prefixColors: ['cyan', 'green', 'yellow', 'magenta', 'blue', 'red'], killOthers: [], handleInput: false },
 );
+
+function portRange() {
+  const ports = urls.map(([, url]) => Number(new URL(url).port)).sort((a, b) => a - b);
+  return `${ports[0]}–${ports[ports.length - 1]}`;
+}
+
+/**
+ * The development admin login and a store key, so the first request needs no digging. Only the
+ * development defaults are printed: a password or key set in .env (or any value in production)
+ * stays out of the terminal.
+ */
+function developmentCredentials() {
+  if (production) return [];
+  const DEV_ADMIN_PASSWORD = 'admin-password';
+  const DEV_STORE_API_KEYS = 'store-1:dev-key-store-1,store-2:dev-key-store-2,store-3:dev-key-store-3';
+  const email = process.env.ADMIN_EMAIL || 'admin@example.com';
+  const password = process.env.ADMIN_PASSWORD || DEV_ADMIN_PASSWORD;
+  const storeKeys = process.env.STORE_API_KEYS || DEV_STORE_API_KEYS;
+  return [
+    password === DEV_ADMIN_PASSWORD
+      ? `  admin login  ${email} / ${password}          (development only: POST ${urls[0][1]}/v1/auth/login)`
+      : `  admin login  ${email} / the ADMIN_PASSWORD of your .env`,
+    storeKeys === DEV_STORE_API_KEYS
+      ? '  store key    X-Api-Key: dev-key-store-1 for store-1          (development only; dev-key-store-2 and -3 too)'
+      : '  store keys   those of STORE_API_KEYS in your .env',
+  ];
+}
 
 async function waitUntilReady() {
   const deadline = Date.now() + 180_000;
@@ -58,10 +91,12 @@ const lines = notReady.size
   : [
       `All six apps are ready (${seconds} s).`,
       `  api          ${api}          (client apps, admins, operators)`,
+      `  docs         ${api}/docs     (the API for people; ${api}/docs/openapi.json for tools)`,
+      `  ops page     ${api}/ops      (sign in as admin or ops: health, lag, purchases, dead letters)`,
       `  ingest       ${urls[1][1]}          (stores: POST /v1/stores/{storeId}/stock-events)`,
-      `  ops health   ${api}/v1/ops/health`,
-      `  health       <app>/health/live, <app>/health/ready, <app>/metrics on ports 3000–3005`,
-      `  MailDev UI   http://127.0.0.1:1080          (every e-mail the system sends)`,
+      `  MailDev      http://127.0.0.1:1080          (every e-mail the system sends)`,
+      `  health       <app>/health/live, <app>/health/ready, <app>/metrics on ports ${portRange()}`,
+      ...developmentCredentials(),
       'Ctrl-C stops the apps; `npm run infra:down` stops Kafka, Cassandra and MailDev.',
     ];
 process.stdout.write(`\n${lines.join('\n')}\n\n`);

@@ -21,6 +21,10 @@ export class BaseEnv {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
+  /** `json` or `pretty`; `auto` (unset): pretty when stdout is a terminal outside production, JSON otherwise. */
+  @IsIn(['auto', 'json', 'pretty'], { message: 'LOG_FORMAT must be auto, json or pretty' })
+  LOG_FORMAT: 'auto' | 'json' | 'pretty' = 'auto';
+
   @IsString()
   @IsNotEmpty()
   HOST = '127.0.0.1';

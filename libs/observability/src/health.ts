@@ -1,5 +1,21 @@
-import { BeforeApplicationShutdown, Controller, DynamicModule, Get, Inject, Injectable, Logger, Module, Provider, Type } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Controller,
+  DynamicModule,
+  Get,
+  HttpException,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  OnModuleDestroy,
+  OnModuleInit,
+  Provider,
+  Type,
+} from '@nestjs/common';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
+import { Gauge } from 'prom-client';
+import { metricsRegistry } from './metrics';
 
 /** One dependency an app needs to serve: Kafka, Cassandra, RabbitMQ, SMTP. */
 export interface ReadinessIndicator {
@@ -61,9 +77,41 @@ export async function probe(
 
 const READY_CACHE_MS = 1_000;
 
+/** What `GET /health/ready` answers now (through its one-second cache); set by the app's health controller. */
+let currentReadiness: (() => Promise<HealthCheckResult>) | undefined;
+
+/**
+ * 1 while `GET /health/ready` answers 200, 0 while it answers 503 (a dependency down, or shutting
+ * down). Evaluated at each scrape, so it is current even when nothing else polls readiness.
+ */
+export const appReady = new Gauge({
+  name: 'app_ready',
+  help: 'Whether the app is ready to serve (1) or not (0), as GET /health/ready answers at scrape time',
+  registers: [metricsRegistry],
+  async collect() {
+    await currentReadiness?.().catch(() => undefined);
+  },
+});
+
+/** The same per check of the readiness body (`kafka`, `cassandra`, `rabbitmq`, `shutdown`, ...): which one is down. */
+export const readinessCheckUp = new Gauge({
+  name: 'app_readiness_check',
+  help: 'Each readiness check: up (1) or down (0), as last evaluated',
+  labelNames: ['check'] as const,
+  registers: [metricsRegistry],
+});
+
+function recordReadiness(outcome: { ok: true; result: HealthCheckResult } | { ok: false; error: unknown }): void {
+  // Terminus rejects with a 503 whose body is the same result when a check is down.
+  const result = outcome.ok ? outcome.result : outcome.error instanceof HttpException ? (outcome.error.getResponse() as Partial<HealthCheckResult>) : {};
+  appReady.set(outcome.ok && result.status === 'ok' ? 1 : 0);
+  for (const [check, detail] of Object.entries(result.details ?? {})) readinessCheckUp.set({ check }, detail?.status === 'up' ? 1 : 0);
+}
+
 @Controller('health')
-class HealthController {
+class HealthController implements OnModuleInit, OnModuleDestroy {
   private cached?: { at: number; result: Promise<HealthCheckResult> };
+  private readonly readNow = () => this.ready();
 
   constructor(
     private readonly health: HealthCheckService,
@@ -71,6 +119,14 @@ class HealthController {
     private readonly indicatorService: HealthIndicatorService,
     @Inject(READINESS_INDICATORS) private readonly indicators: ReadinessIndicator[],
   ) {}
+
+  onModuleInit(): void {
+    currentReadiness = this.readNow;
+  }
+
+  onModuleDestroy(): void {
+    if (currentReadiness === this.readNow) currentReadiness = undefined;
+  }
 
   @Get('live')
   @HealthCheck()
@@ -94,13 +150,18 @@ class HealthController {
   }
 
   private check(): Promise<HealthCheckResult> {
-    return this.health.check([
+    const result = this.health.check([
       async () =>
         this.shutdown.shuttingDown
           ? this.indicatorService.check('shutdown').down({ message: 'the app is shutting down' })
           : this.indicatorService.check('shutdown').up(),
       ...this.indicators.map((indicator) => () => indicator.check()),
     ]);
+    void result.then(
+      (ok) => recordReadiness({ ok: true, result: ok }),
+      (error: unknown) => recordReadiness({ ok: false, error }),
+    );
+    return result;
   }
 }
 

@@ -1,13 +1,35 @@
 import { LoggerService } from '@nestjs/common';
-import pino, { Logger } from 'pino';
+import pino, { DestinationStream, Logger } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 import { currentCorrelation } from './correlation';
+
+/** `LOG_FORMAT`: `auto` is pretty in a terminal outside production and JSON otherwise. */
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+export interface LoggerOptions {
+  format?: LogFormat;
+  /** NODE_ENV is production: `auto` is always JSON there. */
+  production?: boolean;
+  /** Where the lines go (default stdout); a stream that is not a terminal gets JSON under `auto`. */
+  destination?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** JSON for machines (files, pipes, log collectors, tests, production), pretty for a person at a terminal. */
+export function resolveLogFormat(format: LogFormat, production: boolean, isTty: boolean): 'json' | 'pretty' {
+  if (format !== 'auto') return format;
+  return isTty && !production ? 'pretty' : 'json';
+}
 
 /**
  * One JSON line per event, with the app name and the current correlation ids on every line.
- * Fastify and Nest share the same instance, so request logs and app logs look alike.
+ * Fastify and Nest share the same instance, so request logs and app logs look alike. In a
+ * terminal outside production (or with `LOG_FORMAT=pretty`) the same events are printed by
+ * pino-pretty: one coloured line each, time, level, app and message first.
  */
-export function createLogger(app: string, level: string): Logger {
-  return pino({
+export function createLogger(app: string, level: string, options: LoggerOptions = {}): Logger {
+  const destination = options.destination ?? process.stdout;
+  const format = resolveLogFormat(options.format ?? 'auto', options.production ?? false, destination.isTTY === true);
+  const settings: pino.LoggerOptions = {
     level,
     base: { app },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -17,7 +39,13 @@ export function createLogger(app: string, level: string): Logger {
       paths: ['req.headers.authorization', 'req.headers["x-api-key"]', '*.password', '*.newPassword', '*.currentPassword'],
       censor: '[redacted]',
     },
-  });
+  };
+  if (format === 'pretty') {
+    const pretty = PinoPretty({ destination, sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', messageFormat: '{app}: {msg}', ignore: 'app' });
+    return pino(settings, pretty);
+  }
+  // stdout through pino's own fast writer; another destination (tests) as given.
+  return options.destination ? pino(settings, options.destination as DestinationStream) : pino(settings);
 }
 
 /** Nest's LoggerService on top of pino: `context` becomes a field, not a prefix. */
