@@ -2,7 +2,8 @@ import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicatio
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { auth, Client, policies, types } from 'cassandra-driver';
 import { Backoff, sleepUnless } from '@app/contracts';
-import { probe, ReadinessIndicator } from '@app/observability';
+import { probe, ReadinessIndicator, tracingOn } from '@app/observability';
+import { traceCassandraClient } from './cassandra-tracing';
 import { loadMigrations, migrate } from './migrations';
 
 export const CASSANDRA_CLIENT = Symbol('CASSANDRA_CLIENT');
@@ -20,8 +21,9 @@ export interface CassandraOptions {
   connectTimeoutMs?: number;
 }
 
+/** A client with the product's settings; its statements are traced when tracing is on (`traceCassandraClient`). */
 export function createCassandraClient(options: Pick<CassandraOptions, 'contactPoints' | 'localDataCenter' | 'credentials'>, keyspace?: string): Client {
-  return new Client({
+  const client = new Client({
     contactPoints: options.contactPoints,
     localDataCenter: options.localDataCenter,
     keyspace,
@@ -32,6 +34,7 @@ export function createCassandraClient(options: Pick<CassandraOptions, 'contactPo
     socketOptions: { connectTimeout: 3000, readTimeout: 10000 },
     pooling: { heartBeatInterval: 5000 },
   });
+  return tracingOn() ? traceCassandraClient(client) : client;
 }
 
 async function connectAndMigrate(options: CassandraOptions): Promise<Client> {

@@ -3,7 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import type { CustomTransportStrategy } from '@nestjs/microservices';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import helmet from '@fastify/helmet';
-import { LogController } from 'fastify';
+import { type Context, type Span, SpanStatusCode } from '@opentelemetry/api';
+import { FastifyRequest, LogController } from 'fastify';
 import http from 'node:http';
 import type { Logger } from 'pino';
 import type { BaseEnv } from '@app/config';
@@ -13,8 +14,16 @@ import {
   createLogger,
   httpRequestDuration,
   initMetrics,
+  extractTraceContext,
+  endEntrySpan,
   PinoNestLogger,
+  runInContext,
   runWithCorrelation,
+  SpanKind,
+  startEntrySpan,
+  startTracing,
+  stopTracing,
+  tracingOn,
 } from '@app/observability';
 import { errorBody, HttpErrorFilter, sendError } from './http-error.filter';
 import { jsonShapeProblem, MAX_JSON_VALUES } from './json-shape';
@@ -68,8 +77,10 @@ function serverWithTimeouts(requestTimeoutMs: number) {
 export async function startHttpApp(module: Type<unknown> | DynamicModule, options: HttpAppOptions): Promise<NestFastifyApplication> {
   const { env } = options;
   initMetrics(options.app);
-  const logger = createLogger(options.app, env.LOG_LEVEL);
+  const logger = createLogger(options.app, env.LOG_LEVEL, { format: env.LOG_FORMAT, production: env.isProduction });
   logUnexpectedFailures(logger);
+  // Before anything handles work, so that the first request and message are traced too (off unless OTEL_* says so).
+  await startTracing(options.app, logger);
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     // Fastify's own per-request lines are off (onResponse below logs one line per request). Fastify
@@ -98,7 +109,11 @@ export async function startHttpApp(module: Type<unknown> | DynamicModule, option
     void reply.header(CORRELATION_HEADER, request.id);
     // Answers carry tokens and account data; none may be stored by a cache unless a route says so.
     void reply.header('cache-control', 'no-store');
-    runWithCorrelation({ correlationId: String(request.id) }, done);
+    const correlation = { correlationId: String(request.id) };
+    const traced = tracingOn() ? startHttpSpan(request, correlation.correlationId) : undefined;
+    if (!traced) return runWithCorrelation(correlation, done);
+    httpSpans.set(request, traced);
+    runInContext(traced.context, () => runWithCorrelation(correlation, done));
   });
   // Before any DTO is built: class-transformer recurses, and a deeply nested body would overflow its stack.
   fastify.addHook('preValidation', (request, reply, done) => {
@@ -107,6 +122,7 @@ export async function startHttpApp(module: Type<unknown> | DynamicModule, option
     done();
   });
   fastify.addHook('onResponse', (request, reply, done) => {
+    if (tracingOn()) endHttpSpan(request, reply.statusCode);
     const route = request.routeOptions.url ?? 'unmatched';
     httpRequestDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     if (route !== '/metrics' && !route.startsWith('/health')) {
@@ -115,6 +131,11 @@ export async function startHttpApp(module: Type<unknown> | DynamicModule, option
         'request completed',
       );
     }
+    done();
+  });
+  // A client that went away before the answer: its span ends here (onResponse may never run).
+  fastify.addHook('onRequestAbort', (request, done) => {
+    if (tracingOn()) endHttpSpan(request, undefined);
     done();
   });
 
@@ -128,6 +149,41 @@ export async function startHttpApp(module: Type<unknown> | DynamicModule, option
   closeOnSignals(app, logger);
   logger.info({ url: `http://${env.HOST}:${options.port}` }, `${options.app} is listening`);
   return app;
+}
+
+/** The server span of each request under way (tracing on only). */
+const httpSpans = new WeakMap<FastifyRequest, { span: Span; context: Context }>();
+
+/**
+ * A server span per request, child of the caller's W3C trace context (`traceparent`); none for
+ * health and metrics, which probes and scrapers call every few seconds.
+ */
+function startHttpSpan(request: FastifyRequest, correlationId: string): { span: Span; context: Context } | undefined {
+  const route = request.routeOptions.url;
+  if (route === '/metrics' || route?.startsWith('/health')) return undefined;
+  const path = request.url.split('?', 1)[0].slice(0, 512);
+  return startEntrySpan(
+    {
+      name: route ? `${request.method} ${route}` : request.method,
+      kind: SpanKind.SERVER,
+      correlationId,
+      attributes: { 'http.request.method': request.method, 'url.path': path, 'url.scheme': 'http', ...(route ? { 'http.route': route } : {}) },
+    },
+    extractTraceContext(request.headers),
+  );
+}
+
+/** Ends the request's span with its status (undefined: the client went away); a 5xx marks it failed. */
+function endHttpSpan(request: FastifyRequest, status: number | undefined): void {
+  const traced = httpSpans.get(request);
+  if (!traced) return;
+  httpSpans.delete(request);
+  if (status === undefined) traced.span.setAttribute('http.request.aborted', true);
+  else {
+    traced.span.setAttribute('http.response.status_code', status);
+    if (status >= 500) traced.span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${status}` });
+  }
+  endEntrySpan(traced.span, traced.context);
 }
 
 /**
@@ -184,13 +240,17 @@ function closeOnSignals(app: NestFastifyApplication, logger: Logger): void {
       process.exit(1);
     }, 30_000);
     timer.unref();
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    // Spans still buffered are exported once the app has closed (tracing on only).
+    app
+      .close()
+      .then(stopTracing)
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', close);
   process.on('SIGINT', close);

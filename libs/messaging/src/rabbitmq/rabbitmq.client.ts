@@ -3,13 +3,32 @@ import { ClientProxy, ReadPacket, WritePacket } from '@nestjs/microservices';
 import { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
+import { Histogram } from 'prom-client';
 import { from, Observable } from 'rxjs';
 import { checkContract, DomainError, DomainErrorKind, MessageContract, MessageHeaders, MessagingErrorCodes, RpcContract } from '@app/contracts';
-import { acceptCorrelationId, correlationId as currentCorrelationId } from '@app/observability';
+import {
+  acceptCorrelationId,
+  correlationId as currentCorrelationId,
+  failSpan,
+  injectTraceContext,
+  metricsRegistry,
+  SpanKind,
+  startClientSpan,
+  traceHeaders,
+  tracingOn,
+} from '@app/observability';
 import { RPC_REQUEST_ID_HEADER, RpcReply } from './rabbitmq.server';
 import { RABBITMQ_CONNECTION, RABBITMQ_OPTIONS, RabbitmqOptions } from './rabbitmq.tokens';
 
 const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
+
+const rpcDuration = new Histogram({
+  name: 'rabbitmq_rpc_duration_seconds',
+  help: 'Time from sending a request over RabbitMQ to its settling, by RPC pattern and outcome (ok; error: the service answered with an error, could not be reached, or the request was invalid; timeout: no answer in time)',
+  labelNames: ['pattern', 'outcome'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [metricsRegistry],
+});
 
 /** A payload with the AMQP properties of its message (Nest's record idiom, as `RmqRecord`). */
 export class RabbitRecord<T> {
@@ -96,24 +115,41 @@ export class RabbitClient extends ClientProxy {
     return from(sent);
   }
 
-  /** `send` as a promise. */
+  /** `send` as a promise. Timed in `rabbitmq_rpc_duration_seconds`; a client span when tracing is on. */
   request<Req extends object, Rep extends object>(contract: RpcContract<Req, Rep>, data: Req | RabbitRecord<Req>): Promise<Rep> {
+    const started = performance.now();
     const { payload, options } = unwrapRecord(data);
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const service = contract.pattern.split('.')[0];
     const checked = checkContract(contract.Request, payload);
-    if (!checked.ok) return Promise.reject(new DomainError(MessagingErrorCodes.Invalid, 'invalid', `The request is invalid: ${checked.problems}.`));
+    if (!checked.ok) {
+      rpcDuration.observe({ pattern: contract.pattern, outcome: 'error' }, (performance.now() - started) / 1000);
+      return Promise.reject(new DomainError(MessagingErrorCodes.Invalid, 'invalid', `The request is invalid: ${checked.problems}.`));
+    }
     const messageId = options.messageId ?? randomUUID();
-    return new Promise<Rep>((resolve, reject) => {
+    const correlationId = correlation(options.correlationId);
+    const span = tracingOn()
+      ? startClientSpan({
+          name: `rpc ${contract.pattern}`,
+          kind: SpanKind.CLIENT,
+          correlationId,
+          attributes: { 'rpc.system': 'rabbitmq', 'rpc.method': contract.pattern, 'messaging.system': 'rabbitmq', 'messaging.message.id': messageId },
+        })
+      : undefined;
+    const headers = span ? traceHeaders(span) : undefined;
+    let timedOut = false;
+    const reply = new Promise<Rep>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(messageId);
+        timedOut = true;
         reject(new DomainError(MessagingErrorCodes.RpcTimeout, 'unavailable', `The ${service} service did not answer in time; try again.`));
       }, timeoutMs);
       this.pending.set(messageId, { resolve: resolve as (value: unknown) => void, reject, timer, contract });
       this.replies
         .sendToQueue(contract.pattern, Buffer.from(JSON.stringify(payload)), {
           messageId,
-          correlationId: correlation(options.correlationId),
+          correlationId,
+          headers,
           replyTo: DIRECT_REPLY_TO,
           contentType: 'application/json',
           // A request nobody waits for any more is not worth handling.
@@ -128,6 +164,21 @@ export class RabbitClient extends ClientProxy {
           );
         });
     });
+    return reply.then(
+      (value) => {
+        rpcDuration.observe({ pattern: contract.pattern, outcome: 'ok' }, (performance.now() - started) / 1000);
+        span?.end();
+        return value;
+      },
+      (error: unknown) => {
+        rpcDuration.observe({ pattern: contract.pattern, outcome: timedOut ? 'timeout' : 'error' }, (performance.now() - started) / 1000);
+        if (span) {
+          failSpan(span, error);
+          span.end();
+        }
+        throw error;
+      },
+    );
   }
 
   /** `emit` as a promise: resolves once the broker has taken responsibility for the message. */
@@ -138,13 +189,40 @@ export class RabbitClient extends ClientProxy {
     const messageId = options.messageId ?? randomUUID();
     // AMQP short strings hold 255 bytes; a longer one would fail inside the channel, unsettled.
     if (Buffer.byteLength(messageId) > 255) throw new Error(`message id longer than 255 bytes: ${messageId.slice(0, 64)}…`);
-    await this.declareDestination(contract);
-    await this.publisher.publish(contract.exchange, contract.pattern, Buffer.from(JSON.stringify(payload)), {
-      persistent: true,
-      contentType: 'application/json',
-      messageId,
-      correlationId: correlation(options.correlationId),
-      headers: { [MessageHeaders.SchemaVersion]: 1 },
+    const correlationId = correlation(options.correlationId);
+    const headers: Record<string, unknown> = { [MessageHeaders.SchemaVersion]: 1 };
+    const span = tracingOn() ? this.startPublishSpan(contract, messageId, correlationId) : undefined;
+    if (span) injectTraceContext(headers, span);
+    try {
+      await this.declareDestination(contract);
+      await this.publisher.publish(contract.exchange, contract.pattern, Buffer.from(JSON.stringify(payload)), {
+        persistent: true,
+        contentType: 'application/json',
+        messageId,
+        correlationId,
+        headers,
+      });
+    } catch (error) {
+      if (span) failSpan(span, error);
+      throw error;
+    } finally {
+      span?.end();
+    }
+  }
+
+  /** A producer span for one message, ended once the broker confirmed it; its context travels in the headers. */
+  private startPublishSpan(contract: MessageContract, messageId: string, correlationId: string) {
+    return startClientSpan({
+      name: `publish ${contract.pattern}`,
+      kind: SpanKind.PRODUCER,
+      correlationId,
+      attributes: {
+        'messaging.system': 'rabbitmq',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': contract.exchange === '' ? contract.queue.name : contract.exchange,
+        'messaging.rabbitmq.destination.routing_key': contract.pattern,
+        'messaging.message.id': messageId,
+      },
     });
   }
 
