@@ -1,5 +1,20 @@
 import Redis from 'ioredis';
-import { APP_NAMES, appUrl, E2E_PORT_BASE, ExtraApp, killApp, restartApp, startApp, startExtraApp, waitFor, waitReady } from '@app/testing';
+import {
+  APP_NAMES,
+  appUrl,
+  E2E_PORT_BASE,
+  ExtraApp,
+  infra,
+  itWhenControlledHere,
+  killApp,
+  makeEvents,
+  restartApp,
+  sendEvents,
+  startApp,
+  startExtraApp,
+  waitFor,
+  waitReady,
+} from '@app/testing';
 import { admin, call, registerUser, unique } from './support/commerce';
 
 jest.setTimeout(300_000);
@@ -49,6 +64,82 @@ describe('ops view and rate limits (e2e)', () => {
     const user = await registerUser('ops-view');
     expect((await call('GET', '/v1/ops/health', { token: user.token })).status).toBe(403);
     expect((await call('GET', '/v1/ops/health', { token: 'not-a-token' })).status).toBe(401);
+  });
+
+  it('GET /v1/ops/health: every consumer group’s lag from Kafka; degraded while a frozen process lags above OPS_LAG_DEGRADED, ok once it resumes', async () => {
+    await restartApp('api', { OPS_LAG_DEGRADED: '50' });
+    const token = await admin();
+    const groups = [
+      { group: 'process', topic: 'stock.events.v1' },
+      { group: 'api', topic: 'catalog.price-changed.v1' },
+      { group: 'mailer', topic: 'catalog.price-changed.v1' },
+    ];
+    const healthy = await waitFor('every app ready and no group lagging', async () => {
+      const reply = await call('GET', '/v1/ops/health', { token });
+      return reply.body.status === 'ok' ? reply : false;
+    });
+    expect(healthy.body.consumers).toHaveLength(groups.length);
+    for (const group of groups) expect(healthy.body.consumers).toContainEqual({ ...group, lag: expect.any(Number) });
+    for (const c of healthy.body.consumers) expect(c.lag).toBeLessThanOrEqual(50);
+
+    // A process of our own, so that its pid is known; frozen, it keeps its partitions' offsets where they are.
+    await killApp('process', 'SIGTERM');
+    const pid = startApp('process');
+    await waitReady('process');
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const events = makeEvents(200, [`SKU-LAG-${Date.now()}`], `lag-${Date.now()}`);
+      expect((await sendEvents({ store: 'store-1', key: 'dev-key-store-1' }, events)).status).toBe(202);
+      const lagging = await waitFor('the frozen group to lag above 50', async () => {
+        const reply = await call('GET', '/v1/ops/health', { token });
+        const entry = reply.body.consumers?.find((c: { group: string }) => c.group === 'process');
+        return entry?.lag > 50 ? reply : false;
+      });
+      expect(lagging.status).toBe(200);
+      expect(lagging.body.status).toBe('degraded');
+      expect(lagging.body.consumers.find((c: { group: string }) => c.group === 'process').lag).toBeGreaterThanOrEqual(200);
+      expect(await call('GET', '/v1/ops/health')).toMatchObject({ status: 200, body: { status: 'degraded' } });
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const recovered = await waitFor(
+      'the group to catch up and ops to be ok',
+      async () => {
+        const reply = await call('GET', '/v1/ops/health', { token });
+        return reply.body.status === 'ok' ? reply : false;
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+    expect(recovered.body.consumers.find((c: { group: string }) => c.group === 'process').lag).toBeLessThanOrEqual(50);
+  });
+
+  itWhenControlledHere('kafka', 'Kafka')('GET /v1/ops/health: when Kafka does not answer, the lag says so (no 500), and health is degraded', async () => {
+    const token = await admin();
+    infra('pause', 'kafka');
+    try {
+      const reply = await waitFor('ops to say it cannot read the lag', async () => {
+        const started = Date.now();
+        const answer = await call('GET', '/v1/ops/health', { token });
+        expect(Date.now() - started).toBeLessThan(10_000);
+        return answer.body.consumers?.every((c: { lag: number | null }) => c.lag === null) ? answer : false;
+      });
+      expect(reply.status).toBe(200);
+      expect(reply.body.status).toBe('degraded');
+      for (const c of reply.body.consumers) expect(c).toMatchObject({ lag: null, error: expect.stringMatching(/Kafka/) });
+      const lists = await call('GET', '/v1/ops/dead-letters', { token });
+      expect(lists.status).toBe(200);
+      expect(lists.body.queues.find((q: { name: string }) => q.name === 'stock.events.v1.dlq')).toMatchObject({
+        count: null,
+        error: expect.stringMatching(/Kafka/),
+      });
+    } finally {
+      infra('resume', 'kafka');
+    }
+    await Promise.all(APP_NAMES.map((name) => waitReady(name, 180_000)));
+    await waitFor('ops to be ok again', async () => (await call('GET', '/v1/ops/health', { token })).body.status === 'ok', {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+    });
   });
 
   it('every answer carries nosniff; answers with tokens or account data carry Cache-Control: no-store', async () => {

@@ -26,7 +26,7 @@ import { PriceChanged } from './catalog/price-changed.event';
 import { broadcastQueue, message, QueueContract, rpc, topic, workQueue } from './descriptors';
 import { SendMail } from './mail/send-mail.command';
 import { MailerRpcQueues, UnwatchSkuRequest, WatchlistChanged, WatchSkuRequest } from './mailer/mailer-rpc';
-import { Exchanges, Queues, Topics } from './names';
+import { ConsumerGroups, Exchanges, Queues, Topics } from './names';
 import {
   ReservationVoided,
   ReserveStock,
@@ -36,6 +36,7 @@ import {
   StockReserved,
   VoidReservation,
 } from './purchase/purchase-saga.messages';
+import { PurchaseStatusChanged, PurchaseStatusChangedRoutingKey } from './purchase/purchase-status-changed.event';
 import { ItemChanged, ItemChangedRoutingKey } from './shop/item-changed.event';
 import {
   ChangePriceRequest,
@@ -58,6 +59,17 @@ export const TopicContracts = {
   PriceChanged: topic(Topics.PriceChanged, PriceChanged, { partitions: 3 }),
 } as const;
 
+/**
+ * Every Kafka consumer group of the system and the topic it consumes: what the apps' `@KafkaBatch`
+ * handlers declare (`apps/api/src/ops/consumer-groups.spec.ts` checks that they match), and what the
+ * operators' view reads the lag of.
+ */
+export const ConsumerGroupContracts = [
+  { group: ConsumerGroups.Process, topic: TopicContracts.StockEvents },
+  { group: ConsumerGroups.ApiCatalog, topic: TopicContracts.PriceChanged },
+  { group: ConsumerGroups.MailerWatchers, topic: TopicContracts.PriceChanged },
+] as const;
+
 /** RabbitMQ queues that carry commands and events (request/reply queues are in the RPC tables below). */
 export const QueueContracts = {
   /** The mailer's inbox: a long ladder rides out an SMTP outage (the mailer may set its own, MAIL_RETRY_DELAYS_MS). */
@@ -70,6 +82,8 @@ export const QueueContracts = {
   ApiItemChanged: broadcastQueue('api.item-changed'),
   /** One per api instance: credentials versions, so an old token is refused at once everywhere. */
   ApiCredentialsChanged: broadcastQueue('api.credentials-changed'),
+  /** One per api instance: purchase status changes, fanned out to the purchase streams and long polls it holds. */
+  ApiPurchaseStatusChanged: broadcastQueue('api.purchase-status-changed'),
 } as const;
 
 const commerce = (queue: QueueContract) => ({ exchange: Exchanges.Commerce, queue });
@@ -87,6 +101,8 @@ export const MessageContracts = {
   ItemChanged: message(ItemChangedRoutingKey, ItemChanged, commerce(QueueContracts.ApiItemChanged)),
   /** account → every api instance. */
   CredentialsChanged: message(CREDENTIALS_CHANGED_ROUTING_KEY, CredentialsChanged, commerce(QueueContracts.ApiCredentialsChanged)),
+  /** account → every api instance: a purchase's status changed (after the write that changed it). */
+  PurchaseStatusChanged: message(PurchaseStatusChangedRoutingKey, PurchaseStatusChanged, commerce(QueueContracts.ApiPurchaseStatusChanged)),
 } as const;
 
 /** Request/reply operations of account. Errors come back as DomainErrors with the codes in `AccountErrorCodes`. */

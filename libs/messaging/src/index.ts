@@ -10,3 +10,7 @@ export * from './kafka/kafka.decorators';
 export * from './kafka/kafka-consumers.health';
 export * from './keyed-lanes';
 export * from './kafka/kafka.client';
+export * from './ops/consumer-lag';
+export * from './ops/dead-letter-headers';
+export * from './ops/dead-letters.service';
+export * from './ops/dead-letters.types';

@@ -68,6 +68,19 @@ export class ApiEnv extends WithRedis(WithKafka(WithCassandra(WithRabbitmq(BaseE
   @NotEquals(DEV_PAGE_TOKEN_SECRET, { message: 'PAGE_TOKEN_SECRET must be set to a secret of your own in production' })
   PAGE_TOKEN_SECRET = DEV_PAGE_TOKEN_SECRET;
 
+  // --- purchase streams (GET /v1/purchases/{id}/events) ---
+  /** Event streams one api instance holds open at once; past it, 503 with Retry-After. */
+  @IntInRange(1, 1_000_000)
+  PURCHASE_STREAMS_MAX = 2_000;
+
+  /** How often the purchases behind open streams and long polls are read again, in case a status-change notice was missed. */
+  @IntInRange(200, 600_000)
+  PURCHASE_STREAM_RESYNC_MS = 5_000;
+
+  /** How often an open stream gets a comment line, so that proxies and load balancers keep it open. */
+  @IntInRange(100, 600_000)
+  PURCHASE_STREAM_HEARTBEAT_MS = 15_000;
+
   // --- catalog ---
   /** How long an item read from shop is served from this instance's cache; shop's change notices evict it sooner. */
   @IntInRange(0, 600_000)
@@ -78,6 +91,13 @@ export class ApiEnv extends WithRedis(WithKafka(WithCassandra(WithRabbitmq(BaseE
   OPS_HEALTH_TARGETS =
     'api=http://127.0.0.1:3000,ingest=http://127.0.0.1:3001,process=http://127.0.0.1:3002,' +
     'account=http://127.0.0.1:3003,shop=http://127.0.0.1:3004,mailer=http://127.0.0.1:3005';
+
+  /**
+   * GET /v1/ops/health says `degraded` when a Kafka consumer group has more messages than this
+   * left to consume on a topic (end offsets minus its committed offsets).
+   */
+  @IntInRange(0, 1_000_000_000_000)
+  OPS_LAG_DEGRADED = 10_000;
 
   get opsHealthTargets(): { name: string; url: string }[] {
     return this.OPS_HEALTH_TARGETS.split(',').map((pair) => {

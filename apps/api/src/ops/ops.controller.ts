@@ -12,7 +12,7 @@ export class OpsController {
 
   /**
    * Without a token (uptime checkers): only `{ status }`. With an admin or ops token: every app's
-   * readiness. 200 for ok and degraded, 503 when no app is ready.
+   * readiness and every consumer group's lag. 200 for ok and degraded, 503 when no app is ready.
    */
   @Get('health')
   async health(@Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {

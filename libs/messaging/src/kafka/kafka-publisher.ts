@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { CompressionTypes, IHeaders, Kafka, Producer, TopicMessages } from 'kafkajs';
 import { MessageHeaders } from '@app/contracts';
-import { acceptCorrelationId, correlationId as currentCorrelationId } from '@app/observability';
+import { acceptCorrelationId, correlationId as currentCorrelationId, failSpan, SpanKind, startClientSpan, traceHeaders, tracingOn } from '@app/observability';
 import { KAFKA } from './kafka.module';
 
 export interface OutgoingMessage {
@@ -30,10 +30,17 @@ export interface KafkaPublisherOptions {
   maxBytesPerRequest?: number;
 }
 
+/** A record sent as it is: key, value and headers untouched (a dead letter going back to its topic). */
+export interface RawRecord {
+  key: Buffer | string | null;
+  value: Buffer | string | null;
+  headers: IHeaders;
+}
+
 interface Pending {
   topic: string;
   bytes: number;
-  messages: { key: string; value: string; headers: IHeaders }[];
+  messages: RawRecord[];
   resolve: () => void;
   reject: (error: Error) => void;
   settled: boolean;
@@ -86,16 +93,19 @@ export class KafkaPublisher implements OnModuleInit, OnApplicationShutdown {
     if (messages.length === 0) return Promise.resolve();
     if (this.closed) return Promise.reject(new Error('the Kafka publisher is shut down'));
     const fallbackCorrelation = currentCorrelationId();
-    const encoded = messages.map((m) => ({
-      key: m.key,
-      value: JSON.stringify(m.value),
-      headers: {
+    // One producer span per call, however many records (an upload's chunk is one), its context in every record's headers.
+    const span = tracingOn() ? publishSpan(topic, messages.length, fallbackCorrelation) : undefined;
+    const context = span ? traceHeaders(span) : undefined;
+    const encoded = messages.map((m) => {
+      const headers: IHeaders = {
         ...m.headers,
         [MessageHeaders.MessageId]: m.messageId,
         [MessageHeaders.CorrelationId]: m.correlationId === undefined ? fallbackCorrelation : acceptCorrelationId(m.correlationId),
         [MessageHeaders.SchemaVersion]: this.schemaVersion,
-      },
-    }));
+      };
+      if (context) Object.assign(headers, context);
+      return { key: m.key, value: JSON.stringify(m.value), headers };
+    });
     // Split into parts that each fit one request; the call resolves when every part is acknowledged.
     const parts: Promise<void>[] = [];
     let start = 0;
@@ -110,6 +120,38 @@ export class KafkaPublisher implements OnModuleInit, OnApplicationShutdown {
       bytes += size;
     }
     parts.push(this.enqueue(topic, encoded.slice(start), bytes));
+    const acknowledged = Promise.all(parts).then(() => undefined);
+    if (!span) return acknowledged;
+    return acknowledged.then(
+      () => span.end(),
+      (error: unknown) => {
+        failSpan(span, error);
+        span.end();
+        throw error;
+      },
+    );
+  }
+
+  /**
+   * Records as they are, without the encoding and headers of `publish` (a replayed dead letter keeps
+   * its bytes, its key and its headers). Resolves once the broker acknowledged them all (acks=-1).
+   */
+  publishRecords(topic: string, records: RawRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    if (this.closed) return Promise.reject(new Error('the Kafka publisher is shut down'));
+    const parts: Promise<void>[] = [];
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < records.length; i++) {
+      const size = sizeOf(records[i]);
+      if (i > start && bytes + size > this.maxBytes) {
+        parts.push(this.enqueue(topic, records.slice(start, i), bytes));
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    parts.push(this.enqueue(topic, records.slice(start), bytes));
     return Promise.all(parts).then(() => undefined);
   }
 
@@ -204,8 +246,22 @@ export class KafkaPublisher implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
-function sizeOf(message: { key: string; value: string; headers: IHeaders }): number {
-  let size = message.key.length + message.value.length + 70;
+function publishSpan(topic: string, count: number, correlationId: string) {
+  return startClientSpan({
+    name: `publish ${topic}`,
+    kind: SpanKind.PRODUCER,
+    correlationId,
+    attributes: {
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': topic,
+      'messaging.batch.message_count': count,
+    },
+  });
+}
+
+function sizeOf(message: RawRecord): number {
+  let size = (message.key?.length ?? 0) + (message.value?.length ?? 0) + 70;
   for (const [name, value] of Object.entries(message.headers)) size += name.length + String(value).length;
   return size;
 }

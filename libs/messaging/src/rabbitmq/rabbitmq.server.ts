@@ -6,8 +6,23 @@ import { randomUUID } from 'node:crypto';
 import { Counter, Histogram } from 'prom-client';
 import { lastValueFrom } from 'rxjs';
 import { decodeMessage, DomainError, MessageContract, MessageHeaders, MessagingErrorCodes, QueueContract, RpcContract } from '@app/contracts';
-import { acceptCorrelationId, deadLetteredMessages, metricsRegistry, runWithCorrelation } from '@app/observability';
+import type { Context, Span } from '@opentelemetry/api';
+import {
+  acceptCorrelationId,
+  annotateActiveSpan,
+  deadLetteredMessages,
+  endEntrySpan,
+  extractTraceContext,
+  failSpan,
+  metricsRegistry,
+  runInContext,
+  runWithCorrelation,
+  SpanKind,
+  startEntrySpan,
+  tracingOn,
+} from '@app/observability';
 import { RABBITMQ_CONNECTION, RABBITMQ_OPTIONS, RabbitmqOptions } from './rabbitmq.tokens';
+import { DeadLetterHeaders } from '../ops/dead-letter-headers';
 
 /** Transport id of {@link RabbitServer}: handlers declared with `RabbitRpc`/`RabbitEvent` go to it alone. */
 export const RABBITMQ_TRANSPORT = Symbol('rabbitmq');
@@ -209,15 +224,22 @@ export class RabbitServer extends Server<Events> implements CustomTransportStrat
     };
     if (this.stopping) return settle('requeue');
     this.inFlight++;
+    let traced: { span: Span; context: Context } | undefined;
     try {
       const meta = metaOf(consumer.queue.name, message);
-      await runWithCorrelation({ correlationId: meta.correlationId, messageId: meta.messageId }, () => this.process(consumer, delays, message, meta));
+      const correlation = { correlationId: meta.correlationId, messageId: meta.messageId };
+      traced = tracingOn() ? deliverySpan(consumer.queue, meta) : undefined;
+      await (traced
+        ? runInContext(traced.context, () => runWithCorrelation(correlation, () => this.process(consumer, delays, message, meta)))
+        : runWithCorrelation(correlation, () => this.process(consumer, delays, message, meta)));
       settle('ack');
     } catch (error) {
+      if (traced) failSpan(traced.span, error);
       // Only reached when even the reply, retry or dead-letter publish failed: let the broker redeliver.
       this.logger.error({ msg: `could not settle a message from ${consumer.queue.name}`, err: (error as Error).message });
       settle('requeue');
     } finally {
+      if (traced) endEntrySpan(traced.span, traced.context);
       this.inFlight--;
     }
   }
@@ -250,6 +272,13 @@ export class RabbitServer extends Server<Events> implements CustomTransportStrat
         if (!(error instanceof DomainError))
           this.logger.error({ msg: `request on ${queue.name} failed`, messageId: meta.messageId, err: (error as Error).message });
         messages.inc({ queue: queue.name, pattern: contract.pattern, outcome: 'failed' });
+        // The caller's mistake (not found, invalid, ...) is an answer; a failure of this service marks the span failed.
+        if (tracingOn()) {
+          annotateActiveSpan(
+            { 'retail.outcome': 'failed', 'error.type': error instanceof DomainError ? error.code : MessagingErrorCodes.Internal },
+            error instanceof DomainError && !error.retryable ? undefined : error,
+          );
+        }
         return this.reply(consumer, message, meta, { ok: false, error: describeError(error) });
       }
       return this.retryOrDeadLetter(consumer, delays, message, meta, error);
@@ -269,6 +298,7 @@ export class RabbitServer extends Server<Events> implements CustomTransportStrat
     const queue = consumer.queue.name;
     this.logger.warn({ msg: `retrying in ${delay} ms`, queue, attempt: meta.attempt, err: (error as Error).message });
     messages.inc({ queue, pattern: meta.routingKey, outcome: 'retried' });
+    if (tracingOn()) annotateActiveSpan({ 'retail.outcome': 'retried', 'retail.retry.delay_ms': delay }, error);
     await consumer.wrapper!.sendToQueue(retryQueue(queue, delay), message.content, {
       ...message.properties,
       persistent: true,
@@ -279,6 +309,7 @@ export class RabbitServer extends Server<Events> implements CustomTransportStrat
   private async deadLetter(consumer: Consumer, message: ConsumeMessage, meta: MessageMeta, reason: string): Promise<void> {
     const queue = consumer.queue.name;
     this.logger.error({ msg: 'message dead-lettered', queue, reason, attempt: meta.attempt });
+    if (tracingOn()) annotateActiveSpan({ 'retail.outcome': 'dead_lettered' }, new Error(reason));
     await consumer.wrapper!.sendToQueue(deadLetterQueue(queue), message.content, {
       ...message.properties,
       persistent: true,
@@ -288,6 +319,8 @@ export class RabbitServer extends Server<Events> implements CustomTransportStrat
         [ROUTING_KEY_HEADER]: meta.routingKey,
         'x-original-queue': queue,
         'x-dead-lettered-at': new Date().toISOString(),
+        // ops: an id of this dead-lettered copy, by which it is inspected and replayed.
+        [DeadLetterHeaders.Id]: randomUUID(),
       },
     });
     messages.inc({ queue, pattern: meta.routingKey, outcome: 'dead_lettered' });
@@ -324,6 +357,32 @@ export class RabbitServer extends Server<Events> implements CustomTransportStrat
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     await Promise.all([...this.consumers.values()].map((c) => c.wrapper?.close().catch(() => undefined)));
   }
+}
+
+/**
+ * The span of one delivery, child of the producer's context carried in its headers (kept across
+ * retries, so a retried message stays in its trace): a server span for an RPC request, a
+ * consumer span for any other message. Tracing on only.
+ */
+function deliverySpan(queue: QueueContract, meta: MessageMeta): { span: Span; context: Context } {
+  const rpc = queue.kind === 'rpc';
+  return startEntrySpan(
+    {
+      name: rpc ? `rpc ${meta.routingKey}` : `process ${meta.routingKey}`,
+      kind: rpc ? SpanKind.SERVER : SpanKind.CONSUMER,
+      correlationId: meta.correlationId,
+      attributes: {
+        'messaging.system': 'rabbitmq',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': queue.name,
+        'messaging.rabbitmq.destination.routing_key': meta.routingKey,
+        'messaging.message.id': meta.messageId,
+        'retail.delivery.attempt': meta.attempt,
+        ...(rpc ? { 'rpc.system': 'rabbitmq', 'rpc.method': meta.routingKey } : {}),
+      },
+    },
+    extractTraceContext(meta.headers),
+  );
 }
 
 /** What a handler learns of a delivery; headers come from anyone who could publish, so each is checked. */
