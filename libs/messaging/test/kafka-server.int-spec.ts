@@ -8,7 +8,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { lastValueFrom } from 'rxjs';
 import { createServer, Server as NetServer, Socket } from 'node:net';
-import { MessageHeaders, topic, TopicContract } from '@app/contracts';
+import { DomainError, MessageHeaders, topic, TopicContract } from '@app/contracts';
 import {
   ConsumedMessage,
   createKafka,
@@ -313,6 +313,60 @@ describe(KafkaServer.name, () => {
     expect(metrics).toMatch(
       new RegExp(`kafka_consumer_messages_total\\{topic="${contract.topic.replace(/\./g, '\\.')}",group="${group}",outcome="handled"\\} 3`),
     );
+    await closeApp(app);
+  });
+
+  it('dead-letters the records a handler refuses for good (a non-retryable DomainError), found by halving the batch, and commits the rest', async () => {
+    const contract = contractFor('refused', 1);
+    const group = groupFor('refused');
+    const handled: string[] = [];
+    let calls = 0;
+    let transientLeft = 1;
+    const app = await startApp(contract, group, (batch) => {
+      calls++;
+      // One transient failure first: it is retried as a whole, never dead-lettered.
+      if (transientLeft-- > 0) throw new DomainError('TEST.BUSY', 'unavailable', 'the store is busy');
+      const refused = batch.find((m) => m.value.id.startsWith('poison'));
+      if (refused) throw new DomainError('TEST.REFUSED', 'invalid', `${refused.value.id} can never be handled`);
+      handled.push(...batch.map((m) => m.value.id));
+    });
+    await waitFor('the consumer to join its group', () => app.server.notReadyReason() === undefined);
+
+    const ids = ['a', 'b', 'poison-1', 'c', 'd', 'e', 'poison-2', 'f'];
+    await send(
+      contract.topic,
+      ids.map((id) => ({ key: 'one-key', value: ping(id) })),
+    );
+    await waitFor('the good records handled and the batch committed', async () => handled.length === 6 && (await caughtUp(group, contract.topic)), {
+      timeoutMs: 30_000,
+    });
+    // Every good record once, in the order of the partition.
+    expect(handled).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+
+    const dead: { id: string; reason: string; offset: string }[] = [];
+    const reader = kafka.consumer({ groupId: groupFor('refused-reader') });
+    await reader.connect();
+    await reader.subscribe({ topics: [contract.deadLetterTopic], fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ message }) => {
+        dead.push({
+          id: (JSON.parse(message.value!.toString()) as Ping).id,
+          reason: String(message.headers![MessageHeaders.DeadLetterReason]),
+          offset: String(message.headers!['x-original-offset']),
+        });
+      },
+    });
+    try {
+      await waitFor('both refused records on the dead-letter topic', () => dead.length >= 2);
+    } finally {
+      await reader.disconnect();
+    }
+    expect(dead).toEqual([
+      { id: 'poison-1', reason: 'TEST.REFUSED: poison-1 can never be handled', offset: '2' },
+      { id: 'poison-2', reason: 'TEST.REFUSED: poison-2 can never be handled', offset: '6' },
+    ]);
+    // 8 records, 2 refused: the transient failure, the whole batch, then halves down to each poison.
+    expect(calls).toBeLessThanOrEqual(2 + 2 * 2 * Math.ceil(Math.log2(ids.length)));
     await closeApp(app);
   });
 

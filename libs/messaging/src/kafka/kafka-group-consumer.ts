@@ -1,9 +1,24 @@
 import { Logger, LoggerService } from '@nestjs/common';
-import { Consumer, EachBatchPayload, IHeaders, ITopicConfig, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Context, Span } from '@opentelemetry/api';
+import { Batch, Consumer, EachBatchPayload, IHeaders, ITopicConfig, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Counter, Histogram } from 'prom-client';
-import { Backoff, Decoded, MessageHeaders, sleepUnless } from '@app/contracts';
-import { acceptCorrelationId, deadLetteredMessages, metricsRegistry, runWithCorrelation } from '@app/observability';
+import { Backoff, Decoded, DomainError, MessageHeaders, sleepUnless } from '@app/contracts';
+import {
+  acceptCorrelationId,
+  addSpanEvent,
+  BatchLinks,
+  deadLetteredMessages,
+  endEntrySpan,
+  failSpan,
+  metricsRegistry,
+  runInContext,
+  runWithCorrelation,
+  SpanKind,
+  startEntrySpan,
+  tracingOn,
+} from '@app/observability';
 import { KafkaTopics } from './kafka.factory';
+import { DeadLetterHeaders } from '../ops/dead-letter-headers';
 
 /** One valid record of a batch, decoded and checked against its topic contract. */
 export interface ConsumedMessage<T> {
@@ -39,7 +54,11 @@ export interface GroupConsumerOptions<T> {
   deadLetterTopic: string;
   /** Decodes and validates one record; undecodable/invalid → dead-letter topic with the reason header, then skipped. */
   decode: (value: Buffer | null) => Decoded<T>;
-  /** Idempotent; rejecting → batch retried with backoff (partition held), offsets NOT committed. */
+  /**
+   * Idempotent; rejecting → batch retried with backoff (partition held), offsets NOT committed. A
+   * `DomainError` that is not retryable says a record can never succeed: the batch is halved until
+   * the records that cause it are found, and those go to the dead-letter topic with its code.
+   */
   handleBatch(messages: ConsumedMessage<T>[], source: BatchSource): Promise<void>;
   fromBeginning?: boolean;
   /** Partitions handled at the same time by this instance (default 3). */
@@ -77,6 +96,37 @@ function header(headers: IHeaders | undefined, name: string): string | undefined
   const raw = headers?.[name];
   const value = Array.isArray(raw) ? raw[0] : raw;
   return value === undefined ? undefined : value.toString();
+}
+
+/**
+ * The consumer span of one partition's batch: child of the producer's context when every record
+ * came from one publish (a price change, an upload's chunk), else a root with links to the
+ * distinct producers' contexts (capped). Tracing on only.
+ */
+function batchSpan(groupId: string, batch: Batch): { span: Span; context: Context } {
+  const links = new BatchLinks();
+  for (const message of batch.messages) links.add(message.headers);
+  const { messages } = batch;
+  return startEntrySpan(
+    {
+      name: `process ${batch.topic}`,
+      kind: SpanKind.CONSUMER,
+      correlationId: acceptCorrelationId(header(messages[0].headers, MessageHeaders.CorrelationId)),
+      links: links.links(),
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': batch.topic,
+        'messaging.destination.partition.id': String(batch.partition),
+        'messaging.consumer.group.name': groupId,
+        'messaging.batch.message_count': messages.length,
+        'messaging.kafka.offset': Number(messages[0].offset),
+        'retail.batch.last_offset': Number(messages[messages.length - 1].offset),
+        ...(links.unlinked > 0 ? { 'retail.links.unlinked_records': links.unlinked } : {}),
+      },
+    },
+    links.parent(),
+  );
 }
 
 /** The errors after which kafkajs re-joins the group: the member no longer owns what it holds. */
@@ -278,7 +328,21 @@ export class GroupConsumer<T> {
     }
   }
 
-  private async eachBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  /** One span per batch when tracing is on (never one per record), linked to the producers' contexts. */
+  private eachBatch(payload: EachBatchPayload): Promise<void> {
+    if (!tracingOn() || payload.batch.messages.length === 0) return this.consumeBatch(payload);
+    const traced = batchSpan(this.options.groupId, payload.batch);
+    return runInContext(traced.context, () => this.consumeBatch(payload)).then(
+      () => endEntrySpan(traced.span, traced.context),
+      (error: unknown) => {
+        failSpan(traced.span, error);
+        endEntrySpan(traced.span, traced.context);
+        throw error;
+      },
+    );
+  }
+
+  private async consumeBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition, messages } = batch;
     if (messages.length === 0) return;
     const { groupId } = this.options;
@@ -321,7 +385,16 @@ export class GroupConsumer<T> {
           }
           if (valid.length > 0) {
             const first = valid[0];
-            await runWithCorrelation({ correlationId: first.correlationId, messageId: first.messageId }, () => this.options.handleBatch(valid, source));
+            const refused = await runWithCorrelation({ correlationId: first.correlationId, messageId: first.messageId }, () =>
+              this.handleIsolatingRefusals(valid, source),
+            );
+            if (refused.length > 0) {
+              const byOffset = new Map(messages.map((m) => [m.offset, m]));
+              const poison = refused.map(({ record, reason }) => ({ message: byOffset.get(record.offset)!, reason }));
+              await this.deadLetter(topic, partition, poison);
+              dead.push(...poison);
+              valid.splice(0, valid.length, ...valid.filter((record) => !refused.some((r) => r.record === record)));
+            }
           }
           break;
         } catch (error) {
@@ -329,6 +402,7 @@ export class GroupConsumer<T> {
           this.stalls.set(partition, reason);
           handlerFailures.inc({ topic, group: groupId });
           const delay = backoff.next();
+          if (tracingOn()) addSpanEvent('batch failed; retrying', { attempt, 'error.message': reason.slice(0, 300), 'retail.retry.delay_ms': delay });
           this.logger.warn(
             `batch of ${messages.length} from ${topic}[${partition}] at ${messages[0].offset} failed (attempt ${attempt}): ${reason}; retrying in ${delay} ms`,
           );
@@ -351,8 +425,30 @@ export class GroupConsumer<T> {
     await heartbeat().catch(() => undefined);
   }
 
+  /**
+   * Hands the records to the handler; when it refuses them for good (a non-retryable DomainError),
+   * hands each half on its own, left before right so each key's order is kept, down to the single
+   * records it refuses. Any other error ends the attempt (the whole batch is retried: the handler is
+   * idempotent). A batch with one poison record costs about 2·log2(n) extra handler calls.
+   */
+  private async handleIsolatingRefusals(records: ConsumedMessage<T>[], source: BatchSource): Promise<{ record: ConsumedMessage<T>; reason: string }[]> {
+    try {
+      await this.options.handleBatch(records, source);
+      return [];
+    } catch (error) {
+      if (!(error instanceof DomainError) || error.retryable) throw error;
+      if (records.length === 1) return [{ record: records[0], reason: `${error.code}: ${error.message}` }];
+      const half = Math.ceil(records.length / 2);
+      const left = await this.handleIsolatingRefusals(records.slice(0, half), source);
+      const right = await this.handleIsolatingRefusals(records.slice(half), source);
+      return [...left, ...right];
+    }
+  }
+
   private async deadLetter(topic: string, partition: number, dead: { message: KafkaMessage; reason: string }[]): Promise<void> {
     if (!this.producer) throw new Error('the dead-letter producer is closed');
+    // ops: when it was dead-lettered, for GET /v1/ops/dead-letters.
+    const at = new Date().toISOString();
     await this.producer.send({
       topic: this.options.deadLetterTopic,
       acks: -1,
@@ -366,6 +462,7 @@ export class GroupConsumer<T> {
           'x-original-topic': topic,
           'x-original-partition': String(partition),
           'x-original-offset': message.offset,
+          [DeadLetterHeaders.At]: at,
         },
       })),
     });
