@@ -4,6 +4,7 @@ export * from './sku';
 export * from './page-tokens';
 export * from './validate-message';
 export * from './purchase/purchase-saga.messages';
+export * from './purchase/purchase-status-changed.event';
 export * from './catalog/price-changed.event';
 export * from './mail/send-mail.command';
 export * from './shop/shop-rpc';

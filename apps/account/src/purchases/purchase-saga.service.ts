@@ -1,25 +1,37 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter, Histogram } from 'prom-client';
-import { MessageContracts, ReservationVoided, ReserveStock, StockReservationFailed, StockReserved, VoidReservation } from '@app/contracts';
+import {
+  MessageContracts,
+  PurchaseStatusChanged,
+  ReservationVoided,
+  ReserveStock,
+  StockReservationFailed,
+  StockReserved,
+  VoidReservation,
+} from '@app/contracts';
 import { KeyedLanes, RabbitClient, RabbitRecord } from '@app/messaging';
 import { metricsRegistry, runWithCorrelation } from '@app/observability';
 import { AccountEnv } from '../config/account.env';
 import { LedgerService } from '../ledger/ledger.service';
 import { MailPublisher } from '../mail/mail.publisher';
 import { UsersService } from '../users/users.service';
+import { OpenPurchaseAges } from './open-purchase-ages';
+import { purchaseView } from './purchase.mapper';
 import { Purchase, PurchaseRepository } from './purchase.repository';
 import { PurchaseWatchers } from './purchase-watchers';
 import { decide, isOrphanMarker, isTerminal, SagaChange, SagaCommand, SagaEvent, SagaSettings } from './saga';
 
-const purchasesFinished = new Counter({
-  name: 'purchases_finished_total',
-  help: 'Purchases that reached a terminal status',
+// Counted by the instance whose compare-and-set moved the purchase, so once per purchase across
+// every instance and redelivery (a crash between the write and the count loses one count, never adds one).
+const purchaseOutcomes = new Counter({
+  name: 'purchase_outcomes_total',
+  help: 'Purchases that reached a terminal status, by status (once per purchase, by the account instance that moved it there)',
   labelNames: ['status'] as const,
   registers: [metricsRegistry],
 });
 const purchaseDuration = new Histogram({
   name: 'purchase_duration_seconds',
-  help: 'From acceptance to terminal status',
+  help: 'From creation (the api accepting it) to terminal status, by status; once per purchase like purchase_outcomes_total',
   labelNames: ['status'] as const,
   buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
   registers: [metricsRegistry],
@@ -57,6 +69,7 @@ export class PurchaseSagaService {
     private readonly mail: MailPublisher,
     private readonly rabbit: RabbitClient,
     private readonly watchers: PurchaseWatchers,
+    private readonly ages: OpenPurchaseAges,
     private readonly env: AccountEnv,
   ) {}
 
@@ -87,14 +100,15 @@ export class PurchaseSagaService {
     );
   }
 
-  /** Called by the sweeper for each purchase whose deadline passed. */
-  async sweep(purchaseId: string, dueAt: Date): Promise<void> {
+  /** Called by the sweeper for each purchase whose deadline passed; returns the purchase as it was read. */
+  async sweep(purchaseId: string, dueAt: Date): Promise<Purchase | undefined> {
     const p = await this.purchases.find(purchaseId);
     if (!p) {
       if (isOrphanMarker(dueAt, new Date())) await this.purchases.close(purchaseId);
-      return;
+      return undefined;
     }
     await runWithCorrelation({ correlationId: p.correlationId }, () => this.advance(purchaseId, { type: 'deadline-passed' }));
+    return p;
   }
 
   /**
@@ -148,13 +162,31 @@ export class PurchaseSagaService {
       stageSince: now,
       updatedAt: now,
     };
+    if (change.status !== p.status) this.announce(moved);
     if (isTerminal(change.stage)) {
-      purchasesFinished.inc({ status: change.status });
+      purchaseOutcomes.inc({ status: change.status });
       purchaseDuration.observe({ status: change.status }, (now.getTime() - p.createdAt.getTime()) / 1000);
       this.logger.log({ msg: `purchase ${change.status}`, purchaseId: p.purchaseId, reason: change.reason ?? undefined });
       this.watchers.wake(moved);
+      this.ages.finished(p.purchaseId);
     }
     return moved;
+  }
+
+  /**
+   * Tells every api instance (their streams and long polls) that the status changed. Not awaited: the
+   * saga does not wait for a notice, and a lost one is made up for by the api reading the purchase again.
+   */
+  private announce(p: Purchase): void {
+    const event: PurchaseStatusChanged = { userId: p.userId, purchase: purchaseView(p) };
+    this.rabbit
+      .dispatch(
+        MessageContracts.PurchaseStatusChanged,
+        new RabbitRecord(event, { messageId: `purchase-status:${p.purchaseId}:${p.status}`, correlationId: p.correlationId }),
+      )
+      .catch((error: Error) =>
+        this.logger.warn({ msg: 'PurchaseStatusChanged not broadcast; api instances read it again later', purchaseId: p.purchaseId, err: error.message }),
+      );
   }
 
   /** Runs one command; the ledger's answer is the next event. */

@@ -158,17 +158,14 @@ export class PurchaseRepository {
     await this.client.execute('DELETE FROM open_purchases WHERE shard = ? AND purchase_id = ?', [shardOf(purchaseId), purchaseId]);
   }
 
-  /** Every open purchase whose deadline has passed. */
-  async due(now: Date): Promise<{ purchaseId: string; dueAt: Date }[]> {
-    const ids: { purchaseId: string; dueAt: Date }[] = [];
+  /** Every open marker: one per purchase the saga has not finished, with its next deadline. */
+  async openMarkers(): Promise<{ purchaseId: string; dueAt: Date }[]> {
+    const markers: { purchaseId: string; dueAt: Date }[] = [];
     for (let shard = 0; shard < SHARDS; shard++) {
       const rows = await this.client.execute('SELECT purchase_id, due_at FROM open_purchases WHERE shard = ?', [shard], { fetchSize: 5000 });
-      for (const row of rows.rows) {
-        const dueAt = row.get('due_at') as Date;
-        if (dueAt.getTime() <= now.getTime()) ids.push({ purchaseId: row.get('purchase_id'), dueAt });
-      }
+      for (const row of rows.rows) markers.push({ purchaseId: row.get('purchase_id'), dueAt: row.get('due_at') as Date });
     }
-    return ids;
+    return markers;
   }
 
   /** The buyer's purchases, newest first, after the (createdAt, purchaseId) cursor when given. */

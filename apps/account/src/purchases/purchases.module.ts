@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { UsersModule } from '../users/users.module';
+import { OpenPurchaseAges } from './open-purchase-ages';
 import { PurchaseSagaService } from './purchase-saga.service';
 import { PurchaseSweeper } from './purchase-sweeper';
 import { PurchaseWatchers } from './purchase-watchers';
@@ -10,6 +11,6 @@ import { PurchasesService } from './purchases.service';
 @Module({
   imports: [UsersModule],
   controllers: [PurchasesController],
-  providers: [PurchaseRepository, PurchaseWatchers, PurchaseSagaService, PurchasesService, PurchaseSweeper],
+  providers: [PurchaseRepository, PurchaseWatchers, OpenPurchaseAges, PurchaseSagaService, PurchasesService, PurchaseSweeper],
 })
 export class PurchasesModule {}

@@ -3,6 +3,7 @@ import { AccountEnv } from '../config/account.env';
 import { LedgerService } from '../ledger/ledger.service';
 import { MailPublisher } from '../mail/mail.publisher';
 import { UsersService } from '../users/users.service';
+import { OpenPurchaseAges } from './open-purchase-ages';
 import { Purchase, PurchaseRepository, PurchaseStage, StageChange } from './purchase.repository';
 import { PurchaseSagaService } from './purchase-saga.service';
 import { PurchaseWatchers } from './purchase-watchers';
@@ -51,16 +52,19 @@ function purchase(stage: PurchaseStage): Purchase {
 function service(rows: FakePurchases) {
   const env = Object.assign(new AccountEnv(), { PURCHASE_RETRY_AFTER_MS: 3_000, PURCHASE_VOID_AFTER_MS: 30_000 });
   const watchers = new PurchaseWatchers();
+  const ages = new OpenPurchaseAges();
+  const announced: unknown[] = [];
   const saga = new PurchaseSagaService(
     rows as unknown as PurchaseRepository,
     {} as LedgerService,
     { findUser: async () => undefined } as unknown as UsersService,
     {} as MailPublisher,
-    { publish: async () => undefined } as never,
+    { dispatch: async (_contract: unknown, record: { data: unknown }) => void announced.push(record.data) } as never,
     watchers,
+    ages,
     env,
   );
-  return { sut: new PurchasesService(rows as unknown as PurchaseRepository, saga, watchers, env), saga };
+  return { sut: new PurchasesService(rows as unknown as PurchaseRepository, saga, watchers, ages, env), saga, announced };
 }
 
 describe(PurchasesService.name, () => {
@@ -96,5 +100,19 @@ describe(PurchasesService.name, () => {
     await service(rows).saga.onStockReserved({ purchaseId: 'p1', sku: 'S', quantity: 1 });
     expect(rows.rows.get('p1')!.stage).toBe('COMPLETED');
     expect(rows.reads).toBe(1);
+  });
+
+  it('broadcasts the new status to the api once, with the purchase as its buyer sees it; a repeat announces nothing', async () => {
+    const rows = new FakePurchases();
+    rows.rows.set('p1', purchase('RESERVING'));
+    const { saga, announced } = service(rows);
+    await saga.onStockReserved({ purchaseId: 'p1', sku: 'S', quantity: 1 });
+    await saga.onStockReserved({ purchaseId: 'p1', sku: 'S', quantity: 1 });
+    expect(announced).toEqual([
+      {
+        userId: 'u1',
+        purchase: { purchaseId: 'p1', sku: 'S', quantity: 1, amount: 5, status: 'COMPLETED', createdAt: expect.any(String), updatedAt: expect.any(String) },
+      },
+    ]);
   });
 });

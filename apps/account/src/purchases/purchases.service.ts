@@ -2,24 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { AccountErrorCodes, DomainError, PlacePurchaseRequest, PurchasePage, PurchaseView, SignedPageTokens } from '@app/contracts';
 import { correlationId as currentCorrelationId } from '@app/observability';
 import { AccountEnv } from '../config/account.env';
+import { OpenPurchaseAges } from './open-purchase-ages';
+import { purchaseView as view } from './purchase.mapper';
 import { ListCursor, Purchase, PurchaseRepository } from './purchase.repository';
 import { PurchaseSagaService, sagaSettings } from './purchase-saga.service';
 import { PurchaseWatchers } from './purchase-watchers';
 import { firstDueAt } from './saga';
-
-function view(p: Purchase): PurchaseView {
-  const out: PurchaseView = {
-    purchaseId: p.purchaseId,
-    sku: p.sku,
-    quantity: p.quantity,
-    amount: p.amount,
-    status: p.status,
-    createdAt: p.createdAt.toISOString(),
-    updatedAt: p.updatedAt.toISOString(),
-  };
-  if (p.reason) out.reason = p.reason;
-  return out;
-}
 
 function notFound(purchaseId: string): DomainError {
   return new DomainError(AccountErrorCodes.PurchaseNotFound, 'not_found', `There is no purchase ${purchaseId} of yours.`);
@@ -42,6 +30,7 @@ export class PurchasesService {
     private readonly purchases: PurchaseRepository,
     private readonly saga: PurchaseSagaService,
     private readonly watchers: PurchaseWatchers,
+    private readonly ages: OpenPurchaseAges,
     private readonly env: AccountEnv,
   ) {
     this.pageTokens = cursorTokens(env.PURCHASE_PAGE_TOKEN_SECRET);
@@ -71,7 +60,10 @@ export class PurchasesService {
     const { created, purchase: stored } = await this.purchases.insertOnce(purchase, dueAt);
     if (stored.userId !== request.userId) throw notFound(request.purchaseId);
     // The row just written is the state to start from: no read back.
-    if (created) setImmediate(() => void this.saga.drive(stored.purchaseId, stored));
+    if (created) {
+      this.ages.created(stored.purchaseId, stored.createdAt);
+      setImmediate(() => void this.saga.drive(stored.purchaseId, stored));
+    }
     return view(stored);
   }
 

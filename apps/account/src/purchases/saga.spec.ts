@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
-import { MessageContracts } from '@app/contracts';
+import { MessageContracts, PurchaseStatusChanged } from '@app/contracts';
 import { RabbitRecord } from '@app/messaging';
 import { AccountEnv } from '../config/account.env';
 import { LedgerService } from '../ledger/ledger.service';
 import { MailPublisher } from '../mail/mail.publisher';
 import { UsersService } from '../users/users.service';
+import { OpenPurchaseAges } from './open-purchase-ages';
 import { Purchase, PurchaseRepository, PurchaseStage, StageChange } from './purchase.repository';
 import { PurchaseSagaService } from './purchase-saga.service';
 import { PurchaseWatchers } from './purchase-watchers';
@@ -289,6 +290,8 @@ class World {
   toAccount: Answer[] = [];
   readonly answered: Answer[] = [];
   readonly sent: string[] = [];
+  /** Statuses broadcast to the api, in order. */
+  readonly announced: string[] = [];
   shopRow?: 'RESERVED' | 'FAILED' | 'VOIDED';
   readonly mails: string[] = [];
   readonly completions: { from: PurchaseStage; during: string }[] = [];
@@ -370,6 +373,11 @@ class World {
 
   readonly rabbit = {
     dispatch: async (contract: unknown, record: RabbitRecord<{ purchaseId: string }>) => {
+      // A notice to the api, not a step of the saga: sent after the write, never awaited by it.
+      if (contract === MessageContracts.PurchaseStatusChanged) {
+        this.announced.push((record.data as unknown as PurchaseStatusChanged).purchase.status);
+        return;
+      }
       const kind = contract === MessageContracts.ReserveStock ? 'reserve' : contract === MessageContracts.VoidReservation ? 'void' : undefined;
       this.effect(`send ${kind}`);
       if (!kind) throw new Error('unexpected contract');
@@ -444,12 +452,13 @@ function saga(world: World): PurchaseSagaService {
     world.mail as unknown as MailPublisher,
     world.rabbit as never,
     new PurchaseWatchers(),
+    new OpenPurchaseAges(),
     env,
   );
 }
 
 /** Runs a step; a crash loses what it had not done yet, and an answer it was handling stays queued (redelivered). */
-async function survive(step: Promise<void>): Promise<boolean> {
+async function survive(step: Promise<unknown>): Promise<boolean> {
   try {
     await step;
     return true;
@@ -617,6 +626,8 @@ describe(`${PurchaseSagaService.name} over random schedules`, () => {
         }
         // Nothing after a terminal stage but mail and closing the marker.
         expect(world.violations).toEqual([]);
+        // The api heard of the status change once, right after the write that made it (the only change the buyer sees).
+        expect(world.announced).toEqual([row.status]);
         const mails = new Set(world.mails);
         if (row.stage === 'COMPLETED') expect([...mails]).toEqual(['purchase-completed:p1']);
         else if (row.stage === 'CANCELLED') expect([...mails]).toEqual(['purchase-cancelled:p1']);

@@ -1,0 +1,17 @@
+import { PurchaseView } from '@app/contracts';
+import type { Purchase } from './purchase.repository';
+
+/** The purchase as its buyer sees it: over RPC, and in the status changes broadcast to the api. */
+export function purchaseView(p: Purchase): PurchaseView {
+  const out: PurchaseView = {
+    purchaseId: p.purchaseId,
+    sku: p.sku,
+    quantity: p.quantity,
+    amount: p.amount,
+    status: p.status,
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+  };
+  if (p.reason) out.reason = p.reason;
+  return out;
+}
