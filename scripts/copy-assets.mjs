@@ -1,8 +1,20 @@
-// tsc emits only JavaScript: copy each app's CQL migrations beside the compiled module that loads them.
-import { cpSync, existsSync, readdirSync } from 'node:fs';
+// tsc emits only JavaScript: copy the files an app reads at run time beside the compiled module that
+// reads them (each app's CQL migrations, the api's ops page), and the OpenAPI document, as JSON,
+// where the api serves it from (GET /docs/openapi.json).
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
+
+const ASSET_DIRS = ['migrations', join('ops-page', 'assets')];
 
 for (const app of readdirSync('apps')) {
-  const from = join('apps', app, 'src', 'migrations');
-  if (existsSync(from)) cpSync(from, join('dist', 'apps', app, 'src', 'migrations'), { recursive: true });
+  for (const dir of ASSET_DIRS) {
+    const from = join('apps', app, 'src', dir);
+    if (existsSync(from)) cpSync(from, join('dist', 'apps', app, 'src', dir), { recursive: true });
+  }
 }
+
+// A document that does not parse stops the build here, with the line it failed on.
+const openapi = parse(readFileSync(join('docs', 'openapi.yaml'), 'utf8'));
+mkdirSync(join('dist', 'apps', 'api', 'src', 'docs'), { recursive: true });
+writeFileSync(join('dist', 'apps', 'api', 'src', 'docs', 'openapi.json'), JSON.stringify(openapi));

@@ -8,7 +8,9 @@ import { ApiEnv } from './config/api.env';
 import { CatalogModule } from './catalog/catalog.module';
 import { AuthModule } from './auth';
 import { AccountsModule } from './accounts/accounts.module';
+import { DocsModule } from './docs/docs.module';
 import { OpsModule } from './ops/ops.module';
+import { OpsPageModule } from './ops-page/ops-page.module';
 import { PurchasesModule } from './purchases/purchases.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { WatchlistModule } from './watchlist/watchlist.module';
@@ -45,8 +47,10 @@ export class ApiModule {
         AccountsModule,
         PurchasesModule,
         OpsModule,
+        OpsPageModule,
         WatchlistModule,
         StockModule,
+        DocsModule,
       ],
       providers: [{ provide: ApiEnv, useValue: env }],
       exports: [ApiEnv],
