@@ -11,12 +11,12 @@ export interface Reply<T = any> {
 export async function call<T = any>(
   method: string,
   path: string,
-  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+  options: { token?: string; body?: unknown; headers?: Record<string, string>; /** Another api instance's URL. */ base?: string } = {},
 ): Promise<Reply<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${appUrl('api')}${path}`, {
+  const response = await fetch(`${options.base ?? appUrl('api')}${path}`, {
     method,
     headers,
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
@@ -105,6 +105,6 @@ export async function waitTerminal(user: TestUser, ids: string[], timeoutMs = 60
   );
 }
 
-export async function buy(user: TestUser, sku: string, quantity = 1, key?: string): Promise<Reply> {
-  return call('POST', '/v1/purchases', { token: user.token, body: { sku, quantity }, headers: key ? { 'idempotency-key': key } : {} });
+export async function buy(user: TestUser, sku: string, quantity = 1, key?: string, base?: string): Promise<Reply> {
+  return call('POST', '/v1/purchases', { token: user.token, body: { sku, quantity }, headers: key ? { 'idempotency-key': key } : {}, base });
 }

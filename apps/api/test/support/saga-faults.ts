@@ -53,13 +53,21 @@ const RETRYABLE = new Set([429, 502, 503, 504]);
  * A client that keeps its Idempotency-Key and retries until the purchase is accepted, as a real
  * one would; a non-retryable answer fails the test with the request and the answer.
  */
-export async function buyUntilAccepted(books: Books, user: TestUser, sku: string, quantity: number, deadline: number): Promise<Accepted> {
+export async function buyUntilAccepted(
+  books: Books,
+  user: TestUser,
+  sku: string,
+  quantity: number,
+  deadline: number,
+  /** api instances to use, the next one on each retry (as a client behind a load balancer); the shared api by default. */
+  apis: (string | undefined)[] = [undefined],
+): Promise<Accepted> {
   const key = unique('k');
   let tries = 0;
   for (;;) {
     tries++;
     const sentAt = Date.now();
-    const reply = await buy(user, sku, quantity, key).catch(() => undefined);
+    const reply = await buy(user, sku, quantity, key, apis[(books.accepted.length + tries) % apis.length]).catch(() => undefined);
     if (reply?.status === 202) {
       const accepted: Accepted = { purchaseId: reply.body.purchaseId, user, sku, quantity, sentAt, acceptedAt: Date.now(), tries };
       books.accepted.push(accepted);
@@ -82,14 +90,22 @@ export async function purchaseLoad(
   users: TestUser[],
   skus: string[],
   total: number,
-  options: { parallel?: number; quantity?: (i: number) => number; deadlineMs?: number; paceMs?: number; onAccepted?: (count: number) => void } = {},
+  options: {
+    parallel?: number;
+    quantity?: (i: number) => number;
+    deadlineMs?: number;
+    paceMs?: number;
+    onAccepted?: (count: number) => void;
+    /** api instances the purchases are spread over (see buyUntilAccepted). */
+    apis?: (string | undefined)[];
+  } = {},
 ): Promise<Accepted[]> {
   const deadline = Date.now() + (options.deadlineMs ?? 120_000);
   const done: Accepted[] = [];
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < total; i = next++) {
-      const accepted = await buyUntilAccepted(books, users[i % users.length], skus[i % skus.length], options.quantity?.(i) ?? 1, deadline);
+      const accepted = await buyUntilAccepted(books, users[i % users.length], skus[i % skus.length], options.quantity?.(i) ?? 1, deadline, options.apis);
       done.push(accepted);
       options.onAccepted?.(done.length);
       // A client's own pace between two purchases, so the load spans what the test does meanwhile.
