@@ -63,20 +63,28 @@ export function bodyKind(contentType: string | undefined): 'json' | 'ndjson' | '
   );
 }
 
+/** How long a shutdown waits for a topic-creation attempt under way (one attempt is bounded by Kafka's connection and request timeouts). */
+const PREPARE_WAIT_ON_SHUTDOWN_MS = 5_000;
+
 @Injectable()
 export class IngestStockEventsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(IngestStockEventsService.name);
   private stopping = false;
+  private preparing?: Promise<void>;
 
   constructor(private readonly kafka: KafkaClient) {}
 
   /** The stock topics are created in the background (Kafka may come up after ingest). */
   onApplicationBootstrap(): void {
-    this.kafka.prepareEventually(TopicContracts.StockEvents, () => this.stopping);
+    this.preparing = this.kafka.prepareEventually(TopicContracts.StockEvents, () => this.stopping);
   }
 
-  beforeApplicationShutdown(): void {
+  /** Stops the topic creation, and lets the attempt under way end (at most a few seconds) before the clients close. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.preparing, new Promise((resolve) => (timer = setTimeout(resolve, PREPARE_WAIT_ON_SHUTDOWN_MS)))]);
+    clearTimeout(timer);
   }
 
   /**

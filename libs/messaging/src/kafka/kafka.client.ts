@@ -96,12 +96,16 @@ export class KafkaClient extends ClientProxy {
 
   /**
    * `prepare` in the background, retried until Kafka answers, so that the first emit after a start
-   * does not wait for topic creation; the app serves meanwhile. Stops when `stopped()` says so.
+   * does not wait for topic creation; the app serves meanwhile. Stops when `stopped()` says so,
+   * after the attempt under way; the promise (which never rejects) says when, so a shutdown can wait for it.
    */
-  prepareEventually(contract: TopicContract, stopped: () => boolean = () => false): void {
-    void this.topics.ensureEventually(this.layout(contract), stopped).then((done) => {
-      if (done) this.prepared.set(this.topicOf(contract), Promise.resolve());
-    });
+  prepareEventually(contract: TopicContract, stopped: () => boolean = () => false): Promise<void> {
+    return this.topics.ensureEventually(this.layout(contract), stopped).then(
+      (done) => {
+        if (done) this.prepared.set(this.topicOf(contract), Promise.resolve());
+      },
+      () => undefined,
+    );
   }
 
   private layout(contract: TopicContract) {

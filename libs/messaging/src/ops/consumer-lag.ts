@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { Admin } from 'kafkajs';
-import { createProbeKafka } from '../kafka/kafka.factory';
 import { KAFKA_OPTIONS, type KafkaOptions } from '../kafka/kafka.tokens';
 import { withDeadline } from './deadline';
+import { LazyKafkaAdmin } from './lazy-kafka-admin';
 
 /** A consumer group and the topic it consumes. */
 export interface GroupTopic {
@@ -33,10 +32,12 @@ export interface GroupLag extends GroupTopic {
 @Injectable()
 export class ConsumerLag implements OnApplicationShutdown {
   private readonly logger = new Logger(ConsumerLag.name);
-  private admin?: Promise<Admin>;
+  private readonly admin: LazyKafkaAdmin;
   private reading?: { key: string; values: Promise<GroupLag[]> };
 
-  constructor(@Inject(KAFKA_OPTIONS) private readonly options: KafkaOptions) {}
+  constructor(@Inject(KAFKA_OPTIONS) options: KafkaOptions) {
+    this.admin = new LazyKafkaAdmin(options, 'ops-lag');
+  }
 
   async read(pairs: readonly GroupTopic[], timeoutMs = 2_500): Promise<GroupLag[]> {
     const key = JSON.stringify(pairs);
@@ -55,14 +56,12 @@ export class ConsumerLag implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    const admin = this.admin;
-    this.admin = undefined;
-    await admin?.then((a) => a.disconnect()).catch(() => undefined);
+    await this.admin.drop();
   }
 
   private async fetch(pairs: readonly GroupTopic[]): Promise<GroupLag[]> {
     try {
-      const admin = await this.connect();
+      const admin = await this.admin.get();
       const existing = new Set(await admin.listTopics());
       const ends = new Map<string, { partition: number; high: string; low: string }[]>();
       for (const topic of new Set(pairs.map((p) => p.topic))) if (existing.has(topic)) ends.set(topic, await admin.fetchTopicOffsets(topic));
@@ -86,27 +85,9 @@ export class ConsumerLag implements OnApplicationShutdown {
       }
       return values;
     } catch (error) {
-      // A client that lost its broker is thrown away rather than trusted to recover.
-      const admin = this.admin;
-      this.admin = undefined;
-      void admin?.then((a) => a.disconnect()).catch(() => undefined);
+      void this.admin.drop();
       this.logger.debug(`cannot read the consumer lag: ${(error as Error).message}`);
       throw error;
     }
-  }
-
-  private connect(): Promise<Admin> {
-    this.admin ??= (async () => {
-      const admin = createProbeKafka(this.options, 'ops-lag').admin();
-      try {
-        await admin.connect();
-        return admin;
-      } catch (error) {
-        this.admin = undefined;
-        await admin.disconnect().catch(() => undefined);
-        throw error;
-      }
-    })();
-    return this.admin;
   }
 }

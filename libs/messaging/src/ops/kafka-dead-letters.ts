@@ -1,13 +1,13 @@
 import { Logger } from '@nestjs/common';
-import { Admin, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '@app/contracts';
-import { createProbeKafka } from '../kafka/kafka.factory';
 import { KafkaPublisher, RawRecord } from '../kafka/kafka-publisher';
 import type { KafkaOptions } from '../kafka/kafka.tokens';
 import { DEAD_LETTER_ONLY_HEADERS, DeadLetterHeaders, headerText, isoTime, readablePayload } from './dead-letter-headers';
 import { DeadLetterErrorCodes, DeadLetterMessage, DeadLetterQueue, ReplayLedger, ReplayResult } from './dead-letters.types';
 import { KafkaTopicReader } from './kafka-topic-reader';
+import { LazyKafkaAdmin } from './lazy-kafka-admin';
 
 /** A partition of a dead-letter topic: what Kafka keeps of it, [low, high). */
 interface PartitionRange {
@@ -41,7 +41,7 @@ export class KafkaDeadLetters {
   private readonly publisher: KafkaPublisher;
   /** When the record at topic/partition/offset was dead-lettered (records never change). */
   private readonly times = new Map<string, string | null>();
-  private admin?: Promise<Admin>;
+  private readonly admin: LazyKafkaAdmin;
 
   constructor(
     private readonly kafka: Kafka,
@@ -50,6 +50,7 @@ export class KafkaDeadLetters {
     private readonly readTimeoutMs: number,
   ) {
     this.publisher = new KafkaPublisher(kafka, { timeoutMs: 10_000 });
+    this.admin = new LazyKafkaAdmin(options, 'dead-letters');
   }
 
   async count(queue: DeadLetterQueue): Promise<number> {
@@ -155,9 +156,7 @@ export class KafkaDeadLetters {
     await Promise.all([...this.readers.values()].map((r) => r.close()));
     this.readers.clear();
     await this.publisher.onApplicationShutdown();
-    const admin = this.admin;
-    this.admin = undefined;
-    await admin?.then((a) => a.disconnect()).catch(() => undefined);
+    await this.admin.drop();
   }
 
   private async replayRecords(queue: DeadLetterQueue, partition: number, records: KafkaMessage[]): Promise<number> {
@@ -231,32 +230,15 @@ export class KafkaDeadLetters {
   /** [low, high) of every partition of `topic`; none when the topic does not exist (nothing was ever dead-lettered). */
   private async partitions(topic: string): Promise<PartitionRange[]> {
     try {
-      const admin = await this.connectAdmin();
+      const admin = await this.admin.get();
       const existing = await admin.listTopics();
       if (!existing.includes(topic)) return [];
       const offsets = await admin.fetchTopicOffsets(topic);
       return offsets.map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) })).sort((a, b) => a.partition - b.partition);
     } catch (error) {
-      const admin = this.admin;
-      this.admin = undefined;
-      void admin?.then((a) => a.disconnect()).catch(() => undefined);
+      void this.admin.drop();
       throw error;
     }
-  }
-
-  private connectAdmin(): Promise<Admin> {
-    this.admin ??= (async () => {
-      const admin = createProbeKafka(this.options, 'dead-letters').admin();
-      try {
-        await admin.connect();
-        return admin;
-      } catch (error) {
-        this.admin = undefined;
-        await admin.disconnect().catch(() => undefined);
-        throw error;
-      }
-    })();
-    return this.admin;
   }
 
   private reader(topic: string): KafkaTopicReader {
