@@ -1,9 +1,8 @@
 import 'reflect-metadata';
 import { SagaQueues, SagaRoutingKeys } from '@app/contracts';
 import {
-  APP_NAMES,
   AppName,
-  appUrl,
+  everyAppReady,
   ExtraApp,
   infra,
   itWhenControlledHere,
@@ -42,19 +41,6 @@ const EXTRA_MAILER_PORT = 4615;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const say = (line: string) => console.log(`saga faults: ${line}`);
-
-async function isLive(name: AppName): Promise<boolean> {
-  return fetch(`${appUrl(name)}/health/live`).then(
-    (r) => r.ok,
-    () => false,
-  );
-}
-
-/** Every app of the shared system running and ready (started again if a test left one down). */
-async function everyAppReady(): Promise<void> {
-  for (const name of APP_NAMES) if (!(await isLive(name))) startApp(name);
-  await Promise.all(APP_NAMES.map((name) => waitReady(name, 180_000)));
-}
 
 /** SIGTERM (waits for the exit), then a fresh start with the given settings, until ready. */
 async function gracefulRestart(name: AppName, env: Record<string, string> = {}): Promise<void> {

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { APP_NAMES, AppName, appUrl, ExtraApp, killApp, startApp, startExtraApp, waitFor, waitReady } from '@app/testing';
+import { appUrl, everyAppReady, ExtraApp, killApp, startApp, startExtraApp, waitFor, waitReady } from '@app/testing';
 import { admin, call } from './support/commerce';
 import {
   Books,
@@ -28,18 +28,6 @@ const LONG_CATALOG_TTL_MS = 600_000;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const say = (line: string) => console.log(`scale-out: ${line}`);
-
-async function isLive(name: AppName): Promise<boolean> {
-  return fetch(`${appUrl(name)}/health/live`).then(
-    (r) => r.ok,
-    () => false,
-  );
-}
-
-async function everyAppReady(): Promise<void> {
-  for (const name of APP_NAMES) if (!(await isLive(name))) startApp(name);
-  await Promise.all(APP_NAMES.map((name) => waitReady(name, 180_000)));
-}
 
 async function priceOn(base: string, sku: string): Promise<number | undefined> {
   const reply = await call('GET', `/v1/items/${sku}`, { base }).catch(() => undefined);

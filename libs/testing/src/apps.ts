@@ -81,6 +81,20 @@ export async function waitReady(name: AppName, timeoutMs = 120_000): Promise<voi
   );
 }
 
+/** True when the shared system's app answers `GET /health/live`. */
+export async function isLive(name: AppName): Promise<boolean> {
+  return fetch(`${appUrl(name)}/health/live`).then(
+    (r) => r.ok,
+    () => false,
+  );
+}
+
+/** Every app of the shared system running and ready (started again if a test left one down). */
+export async function everyAppReady(): Promise<void> {
+  for (const name of APP_NAMES) if (!(await isLive(name))) startApp(name);
+  await Promise.all(APP_NAMES.map((name) => waitReady(name, 180_000)));
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
