@@ -31,3 +31,20 @@ export async function sleepUnless(ms: number, stopped: () => boolean = () => fal
   const until = Date.now() + ms;
   while (!stopped() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, Math.min(100, until - Date.now())));
 }
+
+/** Resolves true when `promise` settles (either way) within `ms`, false otherwise; the promise goes on. */
+export async function settlesWithin(promise: Promise<unknown> | undefined, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([
+      Promise.resolve(promise).then(
+        () => true,
+        () => true,
+      ),
+      timedOut,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { Counter } from 'prom-client';
-import { DomainError, StockErrorCodes, stockEventKey, StockEventMessage, TopicContracts, validateStockEvent } from '@app/contracts';
+import { DomainError, settlesWithin, StockErrorCodes, stockEventKey, StockEventMessage, TopicContracts, validateStockEvent } from '@app/contracts';
 import { KafkaClient, KafkaRecord } from '@app/messaging';
 import { correlationId, metricsRegistry } from '@app/observability';
 import { MAX_BODY_BYTES, RawEvent, readCsv, readJson, readNdjson, tooLarge } from './event-readers';
@@ -82,9 +82,7 @@ export class IngestStockEventsService implements OnApplicationBootstrap, BeforeA
   /** Stops the topic creation, and lets the attempt under way end (at most a few seconds) before the clients close. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.preparing, new Promise((resolve) => (timer = setTimeout(resolve, PREPARE_WAIT_ON_SHUTDOWN_MS)))]);
-    clearTimeout(timer);
+    await settlesWithin(this.preparing, PREPARE_WAIT_ON_SHUTDOWN_MS);
   }
 
   /**

@@ -2,7 +2,7 @@ import { Logger, LoggerService } from '@nestjs/common';
 import type { Context, Span } from '@opentelemetry/api';
 import { Batch, Consumer, EachBatchPayload, IHeaders, ITopicConfig, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Counter, Histogram } from 'prom-client';
-import { Backoff, Decoded, DomainError, MessageHeaders, sleepUnless } from '@app/contracts';
+import { Backoff, Decoded, DomainError, MessageHeaders, settlesWithin, sleepUnless } from '@app/contracts';
 import {
   acceptCorrelationId,
   addSpanEvent,
@@ -133,23 +133,6 @@ function batchSpan(groupId: string, batch: Batch): { span: Span; context: Contex
 function losesMembership(error: unknown): boolean {
   const type = (error as { type?: string } | undefined)?.type;
   return type === 'REBALANCE_IN_PROGRESS' || type === 'ILLEGAL_GENERATION' || type === 'UNKNOWN_MEMBER_ID' || type === 'NOT_COORDINATOR_FOR_GROUP';
-}
-
-/** Resolves true when `promise` settles within `ms`, false otherwise (the promise goes on). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([
-      promise.then(
-        () => true,
-        () => true,
-      ),
-      timedOut,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

@@ -2,6 +2,7 @@ import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicatio
 import { HealthIndicatorService } from '@nestjs/terminus';
 import amqp, { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { ChannelModel } from 'amqplib';
+import { settlesWithin } from '@app/contracts';
 import { probe, ReadinessIndicator } from '@app/observability';
 import { RabbitClient } from './rabbitmq.client';
 import { RabbitServer } from './rabbitmq.server';
@@ -85,15 +86,7 @@ class RabbitmqLifecycle implements OnApplicationShutdown {
   }
 
   private async bounded(what: string, work: Promise<unknown>, ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.logger.warn(`closing the RabbitMQ ${what} took over ${ms} ms; going on`);
-        resolve();
-      }, ms);
-    });
-    await Promise.race([work.catch(() => undefined), timeout]);
-    clearTimeout(timer);
+    if (!(await settlesWithin(work, ms))) this.logger.warn(`closing the RabbitMQ ${what} took over ${ms} ms; going on`);
   }
 }
 
