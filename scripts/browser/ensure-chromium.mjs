@@ -34,7 +34,8 @@ export function ensureChromium() {
   const run = (...args) => {
     const [command, ...rest] = [...how.prefix, ...args];
     log(`${command} ${rest.join(' ')}`);
-    execFileSync(command, rest, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    // apt's output goes to stderr: stdout carries only the path, which the tests read.
+    execFileSync(command, rest, { stdio: ['ignore', process.stderr.fd, 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   };
   run('apt-get', 'update');
   run('apt-get', 'install', '-y', 'chromium');

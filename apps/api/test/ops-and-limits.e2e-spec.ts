@@ -15,7 +15,7 @@ import {
   waitFor,
   waitReady,
 } from '@app/testing';
-import { admin, call, registerUser, unique } from './support/commerce';
+import { admin, buy, call, createItem, credit, registerUser, unique, waitTerminal } from './support/commerce';
 
 jest.setTimeout(300_000);
 
@@ -55,6 +55,27 @@ describe('ops view and rate limits (e2e)', () => {
     startApp('mailer');
     await waitReady('mailer');
     await waitFor('ops to be ok again', async () => (await call('GET', '/v1/ops/health', { token })).body.status === 'ok');
+  });
+
+  it('GET /v1/ops/health (admin): purchase outcomes by terminal status, counted once per purchase', async () => {
+    const token = await admin();
+    const before = (await call('GET', '/v1/ops/health', { token })).body.purchases;
+    expect(before).toEqual({ COMPLETED: expect.any(Number), REJECTED: expect.any(Number), CANCELLED: expect.any(Number) });
+    const user = await registerUser('ops-outcomes');
+    const sku = await createItem(5, 700);
+    await credit(user.id, 1_000);
+    const paid = await buy(user, sku); // 700 of 1,000: completed
+    const refused = await buy(user, sku); // 700 of 300 left: rejected
+    expect([paid.status, refused.status]).toEqual([202, 202]);
+    const ended = await waitTerminal(user, [paid.body.purchaseId, refused.body.purchaseId]);
+    expect([...ended.values()].map((p) => p.status).sort()).toEqual(['COMPLETED', 'REJECTED']);
+    const after = await waitFor('the outcomes to be counted', async () => {
+      const counts = (await call('GET', '/v1/ops/health', { token })).body.purchases;
+      return counts && counts.COMPLETED > before.COMPLETED && counts.REJECTED > before.REJECTED ? counts : false;
+    });
+    // Nothing else buys while this suite runs: each purchase counts exactly once.
+    expect(after).toEqual({ COMPLETED: before.COMPLETED + 1, REJECTED: before.REJECTED + 1, CANCELLED: before.CANCELLED });
+    expect(Object.keys((await call('GET', '/v1/ops/health')).body)).toEqual(['status']);
   });
 
   it('GET /v1/ops/health: only { status } without a token, 403 for a user without admin or ops, 401 for a bad token', async () => {

@@ -17,6 +17,8 @@ import {
   ListPurchasesRequest,
   LoginRequest,
   PlacePurchaseRequest,
+  PurchaseOutcomes,
+  PurchaseOutcomesRequest,
   PurchasePage,
   PurchaseView,
   RegisterRequest,
@@ -127,6 +129,8 @@ export const AccountRpc = {
   WaitPurchase: rpc(AccountRpcQueues.WaitPurchase, GetPurchaseRequest, PurchaseView, { prefetch: 1_000 }),
   /** Newest first; PURCHASE.INVALID_PAGE_TOKEN. */
   ListPurchases: rpc(AccountRpcQueues.ListPurchases, ListPurchasesRequest, PurchasePage),
+  /** The count of purchases in each terminal status, for the operators' health. */
+  PurchaseOutcomes: rpc(AccountRpcQueues.PurchaseOutcomes, PurchaseOutcomesRequest, PurchaseOutcomes),
 } as const;
 
 /** Request/reply operations of shop. Errors come back as DomainErrors with the codes in `ShopErrorCodes`. */

@@ -1,5 +1,5 @@
 import { plainToInstance } from 'class-transformer';
-import { validateSync, ValidationError } from 'class-validator';
+import { getMetadataStorage, validateSync, ValidationError } from 'class-validator';
 
 type Constructor<T> = new () => T;
 
@@ -35,6 +35,13 @@ export function decodeMessage<T extends object>(Contract: Constructor<T>, body: 
  * (validator's isEmail on a lone surrogate) is a problem too, never an exception.
  */
 export function checkContract<T extends object>(Contract: Constructor<T>, plain: unknown): { ok: true; value: T } | { ok: false; problems: string } {
+  // A contract with nothing to say (a request without parameters): any object, emptied, is it.
+  // class-validator would call every instance of such a class "an unknown value".
+  if (getMetadataStorage().getTargetValidationMetadatas(Contract, '', true, false).length === 0) {
+    return typeof plain === 'object' && plain !== null && !Array.isArray(plain)
+      ? { ok: true, value: new Contract() }
+      : { ok: false, problems: 'it is not an object' };
+  }
   try {
     const value = plainToInstance(Contract, plain);
     const errors = validateSync(value as object, { whitelist: true, forbidUnknownValues: true });

@@ -16,6 +16,7 @@ import { LedgerService } from '../ledger/ledger.service';
 import { MailPublisher } from '../mail/mail.publisher';
 import { UsersService } from '../users/users.service';
 import { OpenPurchaseAges } from './open-purchase-ages';
+import { PurchaseOutcomesRepository, TerminalStatus } from './purchase-outcomes.repository';
 import { purchaseView } from './purchase.mapper';
 import { Purchase, PurchaseRepository } from './purchase.repository';
 import { PurchaseWatchers } from './purchase-watchers';
@@ -70,6 +71,7 @@ export class PurchaseSagaService {
     private readonly rabbit: RabbitClient,
     private readonly watchers: PurchaseWatchers,
     private readonly ages: OpenPurchaseAges,
+    private readonly outcomes: PurchaseOutcomesRepository,
     private readonly env: AccountEnv,
   ) {}
 
@@ -165,12 +167,21 @@ export class PurchaseSagaService {
     if (change.status !== p.status) this.announce(moved);
     if (isTerminal(change.stage)) {
       purchaseOutcomes.inc({ status: change.status });
+      this.countOutcome(change.status as TerminalStatus, p.purchaseId);
       purchaseDuration.observe({ status: change.status }, (now.getTime() - p.createdAt.getTime()) / 1000);
       this.logger.log({ msg: `purchase ${change.status}`, purchaseId: p.purchaseId, reason: change.reason ?? undefined });
       this.watchers.wake(moved);
       this.ages.finished(p.purchaseId);
     }
     return moved;
+  }
+
+  /**
+   * The durable count behind the operators' page. Not awaited (the saga does not wait for a statistic)
+   * and never retried: a lost increment undercounts by one, a retried one could count twice.
+   */
+  private countOutcome(status: TerminalStatus, purchaseId: string): void {
+    this.outcomes.add(status).catch((error: Error) => this.logger.warn({ msg: 'purchase outcome not counted', purchaseId, status, error: error.message }));
   }
 
   /**

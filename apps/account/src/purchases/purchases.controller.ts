@@ -11,6 +11,7 @@ import {
   StockReserved,
 } from '@app/contracts';
 import { RabbitEvent, RabbitRpc } from '@app/messaging';
+import { PurchaseOutcomesRepository } from './purchase-outcomes.repository';
 import { PurchaseSagaService } from './purchase-saga.service';
 import { PurchasesService } from './purchases.service';
 
@@ -20,6 +21,7 @@ export class PurchasesController {
   constructor(
     private readonly purchases: PurchasesService,
     private readonly saga: PurchaseSagaService,
+    private readonly outcomes: PurchaseOutcomesRepository,
   ) {}
 
   @RabbitRpc(AccountRpc.PlacePurchase)
@@ -41,6 +43,11 @@ export class PurchasesController {
   @RabbitRpc(AccountRpc.ListPurchases)
   list(@Payload() request: ListPurchasesRequest) {
     return this.purchases.list(request.userId, request.limit, request.pageToken);
+  }
+
+  @RabbitRpc(AccountRpc.PurchaseOutcomes)
+  outcomesSoFar() {
+    return this.outcomes.all();
   }
 
   @RabbitEvent(MessageContracts.StockReserved)

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { UsersModule } from '../users/users.module';
 import { OpenPurchaseAges } from './open-purchase-ages';
+import { PurchaseOutcomesRepository } from './purchase-outcomes.repository';
 import { PurchaseSagaService } from './purchase-saga.service';
 import { PurchaseSweeper } from './purchase-sweeper';
 import { PurchaseWatchers } from './purchase-watchers';
@@ -11,6 +12,6 @@ import { PurchasesService } from './purchases.service';
 @Module({
   imports: [UsersModule],
   controllers: [PurchasesController],
-  providers: [PurchaseRepository, PurchaseWatchers, OpenPurchaseAges, PurchaseSagaService, PurchasesService, PurchaseSweeper],
+  providers: [PurchaseRepository, PurchaseOutcomesRepository, PurchaseWatchers, OpenPurchaseAges, PurchaseSagaService, PurchasesService, PurchaseSweeper],
 })
 export class PurchasesModule {}

@@ -4,6 +4,7 @@ import { LedgerService } from '../ledger/ledger.service';
 import { MailPublisher } from '../mail/mail.publisher';
 import { UsersService } from '../users/users.service';
 import { OpenPurchaseAges } from './open-purchase-ages';
+import { PurchaseOutcomesRepository } from './purchase-outcomes.repository';
 import { Purchase, PurchaseRepository, PurchaseStage, StageChange } from './purchase.repository';
 import { PurchaseSagaService } from './purchase-saga.service';
 import { PurchaseWatchers } from './purchase-watchers';
@@ -62,6 +63,7 @@ function service(rows: FakePurchases) {
     { dispatch: async (_contract: unknown, record: { data: unknown }) => void announced.push(record.data) } as never,
     watchers,
     ages,
+    { add: async () => undefined } as unknown as PurchaseOutcomesRepository,
     env,
   );
   return { sut: new PurchasesService(rows as unknown as PurchaseRepository, saga, watchers, ages, env), saga, announced };

@@ -8,6 +8,7 @@ import { LedgerService } from '../ledger/ledger.service';
 import { MailPublisher } from '../mail/mail.publisher';
 import { UsersService } from '../users/users.service';
 import { OpenPurchaseAges } from './open-purchase-ages';
+import { PurchaseOutcomesRepository } from './purchase-outcomes.repository';
 import { Purchase, PurchaseRepository, PurchaseStage, StageChange } from './purchase.repository';
 import { PurchaseSagaService } from './purchase-saga.service';
 import { PurchaseWatchers } from './purchase-watchers';
@@ -292,6 +293,8 @@ class World {
   readonly sent: string[] = [];
   /** Statuses broadcast to the api, in order. */
   readonly announced: string[] = [];
+  /** Terminal statuses counted for the operators. */
+  readonly outcomes: string[] = [];
   shopRow?: 'RESERVED' | 'FAILED' | 'VOIDED';
   readonly mails: string[] = [];
   readonly completions: { from: PurchaseStage; during: string }[] = [];
@@ -453,6 +456,7 @@ function saga(world: World): PurchaseSagaService {
     world.rabbit as never,
     new PurchaseWatchers(),
     new OpenPurchaseAges(),
+    { add: async (status: string) => void world.outcomes.push(status) } as unknown as PurchaseOutcomesRepository,
     env,
   );
 }
@@ -628,6 +632,8 @@ describe(`${PurchaseSagaService.name} over random schedules`, () => {
         expect(world.violations).toEqual([]);
         // The api heard of the status change once, right after the write that made it (the only change the buyer sees).
         expect(world.announced).toEqual([row.status]);
+        // Counted once for the operators, by the write that made it terminal, whatever ran twice or crashed.
+        expect(world.outcomes).toEqual([row.status]);
         const mails = new Set(world.mails);
         if (row.stage === 'COMPLETED') expect([...mails]).toEqual(['purchase-completed:p1']);
         else if (row.stage === 'CANCELLED') expect([...mails]).toEqual(['purchase-cancelled:p1']);

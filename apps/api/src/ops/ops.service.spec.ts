@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { ConsumerLag, GroupLag } from '@app/messaging';
+import type { ConsumerLag, GroupLag, RabbitClient } from '@app/messaging';
 import { ApiEnv } from '../config/api.env';
 import { OpsService } from './ops.service';
 
@@ -12,7 +12,8 @@ function subject(lag: (pairs: { group: string; topic: string }[]) => GroupLag[],
     const host = new URL(String(url)).hostname.split('.')[0];
     return new Response(JSON.stringify({ status: ready[host] ? 'ok' : 'error' }), { status: ready[host] ? 200 : 503 });
   });
-  return { sut: new OpsService(env, consumerLag as unknown as ConsumerLag), consumerLag };
+  const rabbit = { request: jest.fn(async () => ({ COMPLETED: 3, REJECTED: 1, CANCELLED: 0 })) };
+  return { sut: new OpsService(env, consumerLag as unknown as ConsumerLag, rabbit as unknown as RabbitClient), consumerLag, rabbit };
 }
 
 const lagOf =
@@ -59,5 +60,16 @@ describe(OpsService.name, () => {
     await Promise.all([sut.health(), sut.health(), sut.consumers(), sut.health()]);
     expect(consumerLag.read).toHaveBeenCalledTimes(1);
     expect(global.fetch).toHaveBeenCalledTimes(2);
+  });
+
+  it('reports the purchase outcomes that account counts, and null (never a failure) when account does not answer', async () => {
+    const { sut, rabbit } = subject(lagOf({}), { api: true, process: true });
+    expect((await sut.health()).purchases).toEqual({ COMPLETED: 3, REJECTED: 1, CANCELLED: 0 });
+    jest.restoreAllMocks();
+    const silent = subject(lagOf({}), { api: true, process: true });
+    silent.rabbit.request.mockRejectedValue(new Error('no answer within 3000 ms'));
+    const health = await silent.sut.health();
+    expect({ status: health.status, purchases: health.purchases }).toEqual({ status: 'ok', purchases: null });
+    expect(rabbit.request).toHaveBeenCalledTimes(1);
   });
 });

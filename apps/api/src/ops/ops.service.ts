@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { ConsumerGroupContracts } from '@app/contracts';
-import { ConsumerLag } from '@app/messaging';
+import { AccountRpc, ConsumerGroupContracts, PurchaseOutcomes, PurchaseOutcomesRequest } from '@app/contracts';
+import { ConsumerLag, RabbitClient, RabbitRecord } from '@app/messaging';
 import { ApiEnv } from '../config/api.env';
 
 export type ServiceStatus = 'up' | 'down';
@@ -17,6 +17,8 @@ export interface OpsHealth {
   status: 'ok' | 'degraded' | 'down';
   services: Record<string, { status: ServiceStatus; details: unknown }>;
   consumers: ConsumerLagView[];
+  /** How many purchases ended in each terminal status; null when account did not answer in time. */
+  purchases: PurchaseOutcomes | null;
 }
 
 const PROBE_TIMEOUT_MS = 3_000;
@@ -44,6 +46,7 @@ export class OpsService {
   constructor(
     private readonly env: ApiEnv,
     private readonly lag: ConsumerLag,
+    private readonly rabbit: RabbitClient,
   ) {}
 
   /** At most one round of probes a second, however many callers ask (they share the round under way). */
@@ -62,14 +65,27 @@ export class OpsService {
 
   private async probeAll(): Promise<OpsHealth> {
     const targets = this.env.opsHealthTargets;
-    const [results, consumers] = await Promise.all([Promise.all(targets.map((target) => this.probe(target.url))), this.consumers()]);
+    const [results, consumers, purchases] = await Promise.all([
+      Promise.all(targets.map((target) => this.probe(target.url))),
+      this.consumers(),
+      this.purchaseOutcomes(),
+    ]);
     const services: OpsHealth['services'] = {};
     targets.forEach((target, i) => (services[target.name] = results[i]));
     const up = results.filter((r) => r.status === 'up').length;
     // Lag that cannot be read is not known to be fine.
     const lagging = consumers.some((c) => c.lag === null || c.lag > this.env.OPS_LAG_DEGRADED);
     const status = up === 0 ? 'down' : up < results.length || lagging ? 'degraded' : 'ok';
-    return { status, services, consumers };
+    return { status, services, consumers, purchases };
+  }
+
+  /** From account, within the probes' time; an account that cannot tell shows as unknown, never fails the answer. */
+  private purchaseOutcomes(): Promise<PurchaseOutcomes | null> {
+    const request = new RabbitRecord<PurchaseOutcomesRequest>({}, { timeoutMs: PROBE_TIMEOUT_MS });
+    return this.rabbit.request(AccountRpc.PurchaseOutcomes, request).then(
+      (counts) => ({ COMPLETED: counts.COMPLETED, REJECTED: counts.REJECTED, CANCELLED: counts.CANCELLED }),
+      () => null,
+    );
   }
 
   private async readLag(): Promise<ConsumerLagView[]> {

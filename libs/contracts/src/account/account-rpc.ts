@@ -29,6 +29,8 @@ export const AccountRpcQueues = {
   WaitPurchase: 'account.rpc.wait-purchase',
   /** ListPurchasesRequest → PurchasePage, newest first; PURCHASE.INVALID_PAGE_TOKEN. */
   ListPurchases: 'account.rpc.list-purchases',
+  /** PurchaseOutcomesRequest → PurchaseOutcomes: how many purchases ended in each terminal status (for operators). */
+  PurchaseOutcomes: 'account.rpc.purchase-outcomes',
 } as const;
 
 export const AccountErrorCodes = {
@@ -138,6 +140,20 @@ export class PurchaseView {
   @IsOptional() @IsString() reason?: string;
   @IsISO8601() createdAt: string;
   @IsISO8601() updatedAt: string;
+}
+
+/** Asks for the counts of every terminal status; nothing to say. */
+export class PurchaseOutcomesRequest {}
+
+/**
+ * Purchases that ended in each terminal status since the system was first started, counted by the
+ * account instance whose write moved each one there (a crash between that write and the count loses
+ * one, never adds one).
+ */
+export class PurchaseOutcomes {
+  @IsInt() @Min(0) COMPLETED: number;
+  @IsInt() @Min(0) REJECTED: number;
+  @IsInt() @Min(0) CANCELLED: number;
 }
 
 export class PurchasePage {
