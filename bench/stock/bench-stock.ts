@@ -4,13 +4,18 @@
  * `npm run infra:up`. Uses its own topics, stores and ports (49xx), so a dev system can keep running.
  * Env: BENCH_EVENTS (events for the ingest/process runs, default 300000); BENCH_KAFKA_CLIENTS=both also
  * measures ingest with @platformatic/kafka under its publisher (bench/kafka-clients/platformatic-producer.cjs).
+ * Fair limits beside the baselines: the ingest floor (bench/stock/ingest-floor.ts: node:http + validation +
+ * one producer.send per request) and the process fold limit (bench/stock/fold-limit.ts: eachBatch + an
+ * in-memory fold + two upserts per key and batch).
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client, concurrent } from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
+import { FOLD_TABLES, startFoldLoop } from './fold-limit';
+import { recordBytes, stockRecord } from './stock-record';
 
 const ROOT = resolve(__dirname, '../..');
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -18,13 +23,14 @@ const RUN = Date.now().toString(36);
 const TOPIC = `stock.bench.${RUN}`;
 const LIMIT_TOPIC = `stock.bench.${RUN}.limit`;
 const NAIVE_TOPIC = `stock.bench.${RUN}.naive`;
+const FLOOR_TOPIC = `stock.bench.${RUN}.floor`;
 const N = Number(process.env.BENCH_EVENTS ?? 300_000);
 const PER_REQUEST = 5000;
 const STORES = Array.from({ length: 4 }, (_, i) => `bench-${RUN}-${i + 1}`);
 const KEYS = STORES.map((s) => `${s}:key-${s}`).join(',');
 const CLIENT_TOPIC = `stock.bench.${RUN}.clients`;
 const BOTH_CLIENTS = process.env.BENCH_KAFKA_CLIENTS === 'both';
-const PORTS = { api: 4900, ingest: 4901, process: 4902, ingestMem: 4903, ingestClients: 4904, naive: 4950 };
+const PORTS = { api: 4900, ingest: 4901, process: 4902, ingestMem: 4903, ingestClients: 4904, ingestFloor: 4905, naive: 4950 };
 const kafka = new Kafka({ clientId: 'bench-stock', brokers: ['127.0.0.1:9092'], logLevel: logLevel.NOTHING });
 const children: ChildProcess[] = [];
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -37,7 +43,14 @@ function start(name: string, args: string[], env: Record<string, string>): Child
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  child.stderr!.on('data', () => undefined);
+  // The last lines of stderr, shown if the child dies on its own (a start that fails would otherwise leave no trace).
+  let tail = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    tail = (tail + chunk.toString('utf8')).slice(-4000);
+  });
+  child.once('close', (code) => {
+    if (code) log(`${name} (pid ${child.pid}) exited with code ${code}; its last stderr:\n${tail}`);
+  });
   children.push(child);
   log(`started ${name} (pid ${child.pid})`);
   return child;
@@ -46,11 +59,12 @@ const startApp = (app: string, env: Record<string, string>) => start(app, [join(
 const startTs = (file: string, env: Record<string, string>) =>
   start(file, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join(ROOT, 'bench', 'stock', file)], env);
 
-async function waitHttp(url: string, timeoutMs = 120_000): Promise<void> {
+/** Until `url` answers 2xx (or, with `anyAnswer`, answers at all: a server without a route there). */
+async function waitHttp(url: string, timeoutMs = 120_000, anyAnswer = false): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await fetch(url).then(
-      (r) => r.ok,
+      (r) => r.ok || anyAnswer,
       () => false,
     );
     if (ok) return;
@@ -156,6 +170,39 @@ async function rawLoop(cassandra: Client, total: number): Promise<number> {
   return rate;
 }
 
+/** The fold limit (bench/stock/fold-limit.ts) on the same pre-filled topic, in a group of its own. */
+async function foldLoop(cassandra: Client, total: number): Promise<number> {
+  const group = `bench-fold-${RUN}`;
+  const consumer = await startFoldLoop(kafka, cassandra, TOPIC, group);
+  const { rate } = await consumeRate(group, TOPIC, total, 600_000);
+  await consumer.disconnect();
+  return rate;
+}
+
+/** Levels of one store in the fold limit's read model against process's: keys compared and keys that differ. */
+async function compareLevels(cassandra: Client, store: string): Promise<{ keys: number; missing: number; different: number }> {
+  const read = async (query: string) => {
+    const levels = new Map<string, string>();
+    for await (const row of cassandra.stream(query, [store], { prepare: true, fetchSize: 5000 }) as unknown as AsyncIterable<{
+      sku: string;
+      quantity: unknown;
+    }>) {
+      levels.set(row.sku, String(row.quantity));
+    }
+    return levels;
+  };
+  const fold = await read('SELECT sku, quantity FROM bench_fold_levels WHERE store_id = ?');
+  const product = await read('SELECT sku, quantity FROM stock_levels WHERE store_id = ?');
+  let missing = 0;
+  let different = 0;
+  for (const [sku, quantity] of product) {
+    const other = fold.get(sku);
+    if (other === undefined) missing++;
+    else if (other !== quantity) different++;
+  }
+  return { keys: product.size, missing: missing + [...fold.keys()].filter((sku) => !product.has(sku)).length, different };
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -231,7 +278,10 @@ async function main(): Promise<void> {
   if (!existsSync(join(ROOT, 'dist', 'apps', 'ingest', 'src', 'main.js'))) throw new Error('run `npm run build` first');
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [TOPIC, LIMIT_TOPIC, NAIVE_TOPIC, CLIENT_TOPIC].map((topic) => ({ topic, numPartitions: 6 })), waitForLeaders: true });
+  await admin.createTopics({
+    topics: [TOPIC, LIMIT_TOPIC, NAIVE_TOPIC, CLIENT_TOPIC, FLOOR_TOPIC].map((topic) => ({ topic, numPartitions: 6 })),
+    waitForLeaders: true,
+  });
   await admin.disconnect();
   const cassandra = new Client({ contactPoints: ['127.0.0.1:9042'], localDataCenter: 'datacenter1' });
   await cassandra.connect();
@@ -239,6 +289,7 @@ async function main(): Promise<void> {
   await cassandra.execute(
     'CREATE TABLE IF NOT EXISTS stock.bench_events (store_id text, sku text, event_id text, type text, quantity bigint, occurred_at timestamp, PRIMARY KEY ((store_id, sku), event_id))',
   );
+  for (const table of FOLD_TABLES) await cassandra.execute(table);
   await cassandra.shutdown();
   const cassandraStock = new Client({ contactPoints: ['127.0.0.1:9042'], localDataCenter: 'datacenter1', keyspace: 'stock' });
   await cassandraStock.connect();
@@ -261,6 +312,23 @@ async function main(): Promise<void> {
     await sendAll(PORTS.ingest, makeBodies(0, 2 * PER_REQUEST, `warm-${RUN}`), PER_REQUEST); // warm-up (JIT, connections)
     const ingestRate = await sendAll(PORTS.ingest, bodies, PER_REQUEST);
     log(`ingest: ${Math.round(ingestRate)} events/s`);
+
+    // Bytes per record as ingest writes it (key + value + headers), over the first requests, each for the store sendAll posts it to.
+    const correlation = randomUUID(); // what ingest puts in correlation-id when the client sends none
+    const built = bodies
+      .slice(0, STORES.length)
+      .flatMap((body, i) => (JSON.parse(body) as Event[]).map((e) => stockRecord(STORES[i % STORES.length], e, correlation, Date.now())));
+    const valid = built.flatMap((b) => (b.ok ? [recordBytes(b.record)] : []));
+    const recordSize = valid.reduce((sum, bytes) => sum + bytes, 0) / valid.length;
+
+    log('floor: node:http + validateStockEvent + one producer.send per request');
+    const floor = startTs('ingest-floor.ts', { PORT: String(PORTS.ingestFloor), TOPIC: FLOOR_TOPIC, STORE_API_KEYS: KEYS });
+    await waitHttp(`http://127.0.0.1:${PORTS.ingestFloor}/health/ready`);
+    await sendAll(PORTS.ingestFloor, makeBodies(0, 2 * PER_REQUEST, `warm-floor-${RUN}`), PER_REQUEST); // warm-up, as for ingest
+    const floorRate = await sendAll(PORTS.ingestFloor, bodies, PER_REQUEST);
+    floor.kill('SIGTERM');
+    await new Promise((r) => floor.once('exit', r));
+    log(`floor: ${Math.round(floorRate)} events/s`);
     if (BOTH_CLIENTS) results.ingestClients = await compareClients(bodies, appEnv);
 
     log('limit: Kafka ProducerPerformance');
@@ -285,18 +353,35 @@ async function main(): Promise<void> {
       ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
     );
-    const limitRate = Number(/([\d.]+) records\/sec/.exec(perf.trim().split('\n').pop()!)![1]);
-    log(`limit: ${Math.round(limitRate)} records/s (record size ${sample.length} bytes)`);
+    const perfTotal = perf.trim().split('\n').pop()!;
+    const limitRate = Number(/([\d.]+) records\/sec/.exec(perfTotal)![1]);
+    // ProducerPerformance's MB are 1024 × 1024 bytes of record values (it sends no key and no headers).
+    const limitMbPerSecond = Number(/([\d.]+) MB\/sec/.exec(perfTotal)![1]);
+    log(`limit: ${Math.round(limitRate)} records/s, ${limitMbPerSecond} MB/s (record size ${sample.length} bytes)`);
 
     log('peer: naive Nest ingest (ClientKafka.emit per event)');
     const naive = startTs('naive-ingest.ts', { PORT: String(PORTS.naive), TOPIC: NAIVE_TOPIC });
-    await waitHttp(`http://127.0.0.1:${PORTS.naive}/v1/stores/x/stock-events`.replace('/v1/stores/x/stock-events', '/')).catch(() => undefined);
+    await waitHttp(`http://127.0.0.1:${PORTS.naive}/`, 120_000, true);
     const naiveBodies = makeBodies(0, Math.min(N, 50_000), `naive-${RUN}`);
     await sendAll(PORTS.naive, naiveBodies.slice(0, 1), PER_REQUEST, 1);
     const peerRate = await sendAll(PORTS.naive, naiveBodies.slice(1), PER_REQUEST);
     naive.kill('SIGKILL');
     log(`peer: ${Math.round(peerRate)} events/s`);
-    results.ingest = { eventsPerSecond: ingestRate, limit: limitRate, peer: peerRate, vsLimit: ingestRate / limitRate, vsPeer: ingestRate / peerRate };
+    const mbPerSecond = (ingestRate * recordSize) / (1024 * 1024);
+    results.ingest = {
+      eventsPerSecond: ingestRate,
+      limit: limitRate,
+      peer: peerRate,
+      vsLimit: ingestRate / limitRate,
+      vsPeer: ingestRate / peerRate,
+      floor: floorRate,
+      vsFloor: ingestRate / floorRate,
+      recordBytes: recordSize,
+      limitRecordBytes: sample.length,
+      mbPerSecond,
+      limitMbPerSecond,
+      vsLimitBytes: mbPerSecond / limitMbPerSecond,
+    };
 
     // --- process (the topic now holds N + warm-up events) ---
     const total = N + 2 * PER_REQUEST;
@@ -304,11 +389,18 @@ async function main(): Promise<void> {
     const rawRate = await rawLoop(cassandraStock, total);
     log(`raw: ${Math.round(rawRate)} events/s`);
 
+    log('fold limit: kafkajs eachBatch + in-memory fold + state and read-model upsert per key');
+    const foldRate = await foldLoop(cassandraStock, total);
+    log(`fold: ${Math.round(foldRate)} events/s`);
+
     log('process');
     const group = `bench-process-${RUN}`;
     startApp('process', { ...appEnv, PROCESS_PORT: String(PORTS.process), STOCK_CONSUMER_GROUP: group });
     const processRun = await consumeRate(group, TOPIC, total, 900_000);
     log(`process: ${Math.round(processRun.rate)} events/s`);
+    // The fold limit must compute what process computes, or it is no limit for it.
+    const foldCheck = processRun.consumed >= total ? await compareLevels(cassandraStock, STORES[0]) : undefined;
+    log(`fold vs process levels of ${STORES[0]}: ${JSON.stringify(foldCheck ?? 'process did not finish')}`);
 
     log('peer: naive Nest @EventPattern, one awaited write per event (40 s)');
     const naiveProcess = startTs('naive-process.ts', { TOPIC, GROUP: `bench-naive-${RUN}` });
@@ -321,6 +413,9 @@ async function main(): Promise<void> {
       peer: naiveRun.rate,
       vsRaw: processRun.rate / rawRate,
       vsPeer: processRun.rate / naiveRun.rate,
+      fold: foldRate,
+      vsFold: processRun.rate / foldRate,
+      foldCheck,
     };
 
     // --- freshness at half the sustained rate of the slower stage ---
@@ -373,8 +468,11 @@ async function main(): Promise<void> {
     '| measure | result | baseline (same run) | ratio | goal |',
     '|---|---|---|---|---|',
     `| ingest, events/s over HTTP | ${f(r.ingest.eventsPerSecond)} | limit: Kafka ProducerPerformance ${f(r.ingest.limit)} | ${r.ingest.vsLimit.toFixed(2)}× | ≥ 0.5× |`,
+    `| ingest, MB/s (key + value + headers, ${f(r.ingest.recordBytes)} bytes a record) | ${r.ingest.mbPerSecond.toFixed(1)} | limit: ProducerPerformance ${r.ingest.limitMbPerSecond.toFixed(1)} MB/s (values of ${r.ingest.limitRecordBytes} bytes) | ${r.ingest.vsLimitBytes.toFixed(2)}× | ≥ 0.5× |`,
+    `| ingest vs floor (node:http + validateStockEvent + one producer.send per request) | ${f(r.ingest.eventsPerSecond)} | floor ${f(r.ingest.floor)} | ${r.ingest.vsFloor.toFixed(2)}× | ≥ 0.8× |`,
     `| ingest vs naive Nest (ClientKafka.emit per event) | ${f(r.ingest.eventsPerSecond)} | peer ${f(r.ingest.peer)} | ${r.ingest.vsPeer.toFixed(1)}× | ≥ 5× |`,
     `| process, events/s from a pre-filled topic | ${f(r.process.eventsPerSecond)} | raw loop (eachBatch + executeConcurrent) ${f(r.process.raw)} | ${r.process.vsRaw.toFixed(2)}× | ≥ 0.6× |`,
+    `| process vs fold limit (eachBatch + in-memory fold + state and read-model upsert per key) | ${f(r.process.eventsPerSecond)} | fold ${f(r.process.fold)} | ${r.process.vsFold.toFixed(2)}× | ≥ 0.8× |`,
     `| process vs naive Nest @EventPattern | ${f(r.process.eventsPerSecond)} | peer ${f(r.process.peer)} | ${r.process.vsPeer.toFixed(1)}× | ≥ 10× |`,
     `| freshness 202 → visible in api at ${f(r.freshness.rate)} events/s | p50 ${f(r.freshness.p50)} ms, p99 ${f(r.freshness.p99)} ms (${r.freshness.samples} samples) | | | p99 ≤ 1 s |`,
     ...(r.ingestClients

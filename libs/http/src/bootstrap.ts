@@ -2,7 +2,6 @@ import { ArgumentMetadata, BadRequestException, DynamicModule, HttpException, IN
 import { NestFactory } from '@nestjs/core';
 import type { CustomTransportStrategy } from '@nestjs/microservices';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import helmet from '@fastify/helmet';
 import { type Context, type Span, SpanStatusCode } from '@opentelemetry/api';
 import { FastifyRequest, LogController } from 'fastify';
 import http from 'node:http';
@@ -27,6 +26,7 @@ import {
 } from '@app/observability';
 import { errorBody, HttpErrorFilter, sendError } from './http-error.filter';
 import { jsonShapeProblem, MAX_JSON_VALUES } from './json-shape';
+import { useSecurityHeaders } from './security-headers';
 
 export interface HttpAppOptions {
   /** The app's name, on every log line and metric. */
@@ -103,8 +103,9 @@ export async function startHttpApp(module: Type<unknown> | DynamicModule, option
     logger: new PinoNestLogger(logger),
   });
 
-  await app.register(helmet, { global: true });
   const fastify = app.getHttpAdapter().getInstance();
+  useSecurityHeaders(fastify);
+  const debugLogs = logger.isLevelEnabled('debug');
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(CORRELATION_HEADER, request.id);
     // Answers carry tokens and account data; none may be stored by a cache unless a route says so.
@@ -126,10 +127,15 @@ export async function startHttpApp(module: Type<unknown> | DynamicModule, option
     const route = request.routeOptions.url ?? 'unmatched';
     httpRequestDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     if (route !== '/metrics' && !route.startsWith('/health')) {
-      request.log.info(
-        { method: request.method, url: request.url.slice(0, 512), status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-        'request completed',
-      );
+      // Every request at debug; at info only those a person should see: refused, failed or slow ones.
+      // (A line per request at info cost the api about a tenth of its CPU on stock reads.)
+      const notable = reply.statusCode >= 400 || reply.elapsedTime >= SLOW_REQUEST_MS;
+      if (notable || debugLogs) {
+        request.log[notable ? 'info' : 'debug'](
+          { method: request.method, url: request.url.slice(0, 512), status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+          'request completed',
+        );
+      }
     }
     done();
   });
@@ -150,6 +156,9 @@ export async function startHttpApp(module: Type<unknown> | DynamicModule, option
   logger.info({ url: `http://${env.HOST}:${options.port}` }, `${options.app} is listening`);
   return app;
 }
+
+/** A request that takes this long is logged at info whatever its status. */
+const SLOW_REQUEST_MS = 1_000;
 
 /** The server span of each request under way (tracing on only). */
 const httpSpans = new WeakMap<FastifyRequest, { span: Span; context: Context }>();
