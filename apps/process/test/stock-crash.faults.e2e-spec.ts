@@ -14,6 +14,7 @@ import {
   sendEvents as sendTo,
   SentEvent,
   startApp,
+  startExtraApp,
   waitFor,
   waitForLevels as waitForLevelsOf,
   waitReady,
@@ -60,6 +61,42 @@ describe('stock pipeline under faults', () => {
     }
     await sending;
     await waitForLevels(prefix, expected);
+  });
+
+  it('an instance frozen (SIGSTOP) past its session while another takes its partitions, then resumed (a zombie with a stale memory): every level exact', async () => {
+    const zombiePrefix = `Z-${run}-`;
+    const zombieSkus = Array.from({ length: 200 }, (_, i) => `${zombiePrefix}${String(i).padStart(3, '0')}`);
+    const first = makeEvents(30_000, zombieSkus, `${run}-z1`);
+    const second = makeEvents(30_000, zombieSkus, `${run}-z2`);
+    const kafka = createKafka({ clientId: 'e2e-zombie', brokers: ['127.0.0.1:9092'] });
+    const admin = kafka.admin();
+    await admin.connect();
+    const members = async () => (await admin.describeGroups(['process'])).groups[0].members.length;
+    const other = startExtraApp('process', 4732);
+    try {
+      await other.ready();
+      await waitFor('both instances to share the group', async () => (await members()) >= 2, { timeoutMs: 60_000, intervalMs: 500 });
+      // Both own partitions and have read their keys into memory.
+      await sendAll(first);
+      await waitForLevels(zombiePrefix, expectedLevels(first));
+      const sending = sendAll(second);
+      process.kill(other.pid, 'SIGSTOP');
+      try {
+        // Past its 10 s session the group drops it, and the other instance takes its partitions and keys.
+        await waitFor('the group to drop the frozen instance', async () => (await members()) === 1, { timeoutMs: 60_000, intervalMs: 500 });
+        await sending;
+        await waitForLevels(zombiePrefix, expectedLevels([...first, ...second]));
+      } finally {
+        process.kill(other.pid, 'SIGCONT');
+      }
+      // Resumed, it finishes what it held with what it remembered, then finds it was dropped and joins again.
+      await waitFor('the resumed instance to join the group again', async () => (await members()) === 2, { timeoutMs: 90_000, intervalMs: 500 });
+      await waitForLevels(zombiePrefix, expectedLevels([...first, ...second]));
+      expect(other.alive()).toBe(true);
+    } finally {
+      await other.stop();
+      await admin.disconnect();
+    }
   });
 
   it('replaying the topic from the earliest offset changes nothing', async () => {

@@ -22,6 +22,17 @@ export class ProcessEnv extends WithKafka(WithCassandra(BaseEnv)) {
   @IntInRange(1, 64)
   STOCK_CONSUMER_CONCURRENCY = 3;
 
+  /**
+   * Raised by one when the stock topic is rebuilt (recreated, its offsets starting again from 0), so
+   * that the new levels' writes outrank the old ones (see `fenceTimestamp`).
+   */
+  @IntInRange(0, 1000)
+  STOCK_WRITE_EPOCH = 0;
+
+  /** Event ids process keeps in memory for the keys of its partitions (so a batch reads nothing for a key it has seen). */
+  @IntInRange(0, 100_000_000)
+  STOCK_STATE_CACHE_EVENTS = 2_000_000;
+
   /** Cassandra requests in flight per batch. */
   @IntInRange(1, 2048)
   CASSANDRA_WRITE_CONCURRENCY = 128;

@@ -1,10 +1,18 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { StockEventMessage } from '@app/contracts';
 import { ConsumedMessage } from '@app/messaging';
 import { metricsRegistry } from '@app/observability';
-import { LevelRow, NewEventRow, Source, StockEventsRepository } from './stock-events.repository';
+import { PartitionStates } from './partition-states';
+import { KeySnapshot, LevelRow, NewEventRow, Source, StockEventsRepository } from './stock-events.repository';
 import { advance, levelOf, StockMove } from './stock-level';
+
+const stateReads = new Counter({
+  name: 'stock_state_reads_total',
+  help: 'Keys of a batch whose state process had in memory (hit) or read from Cassandra (miss: first seen since its partition was assigned)',
+  labelNames: ['outcome'] as const,
+  registers: [metricsRegistry],
+});
 
 const eventsApplied = new Counter({
   name: 'stock_events_applied_total',
@@ -28,17 +36,40 @@ function sameSource(a: Source, b: Source): boolean {
 /**
  * Applies a batch of stock events, idempotently: each eventId counts once per store, whatever the
  * order, however often it arrives, and wherever a crash interrupts. Per (store, sku) of the batch:
- * one read (state row + the batch's eventIds), new event rows written, then the state row and the
- * read models. A row that exists but was stored by this very message after the last applied
+ * its snapshot (state row + every stored event id: from memory when this instance has seen the key
+ * since its partition was assigned, else one read), new event rows written, then the state row and
+ * the read model. A row that exists but was stored by this very message after the last applied
  * offset comes from an attempt that crashed before its state row: it is applied now.
  */
 @Injectable()
 export class ApplyStockEventsService {
   private readonly logger = new Logger(ApplyStockEventsService.name);
 
-  constructor(private readonly repository: StockEventsRepository) {}
+  constructor(
+    private readonly repository: StockEventsRepository,
+    @Optional() readonly states: PartitionStates = new PartitionStates(0),
+  ) {}
+
+  /** The partitions this instance gave up: what it knew of their keys may be stale from now on. */
+  revoked(partitions: number[]): void {
+    this.states.drop(partitions);
+  }
 
   async applyBatch(messages: ConsumedMessage<StockEventMessage>[], now = new Date()): Promise<void> {
+    if (messages.length === 0) return;
+    // A batch is one partition's (the transport hands them over per partition).
+    const partition = messages[0].partition;
+    const generation = this.states.generation(partition);
+    try {
+      await this.applyPartitionBatch(partition, generation, messages, now);
+    } catch (error) {
+      // Some rows may be written and others not: read the keys again next time.
+      this.states.drop([partition]);
+      throw error;
+    }
+  }
+
+  private async applyPartitionBatch(partition: number, generation: number, messages: ConsumedMessage<StockEventMessage>[], now: Date): Promise<void> {
     const groups = new Map<string, KeyGroup>();
     for (const m of messages) {
       const e = m.value;
@@ -55,7 +86,16 @@ export class ApplyStockEventsService {
       }
     }
     const list = [...groups.values()];
-    const snapshots = await this.repository.snapshots(list.map((g) => ({ storeId: g.storeId, sku: g.sku, eventIds: [...g.events.keys()] })));
+    const keyOf = (g: KeyGroup) => `${g.storeId}/${g.sku}`;
+    const snapshots: (KeySnapshot | undefined)[] = list.map((g) => this.states.get(partition, keyOf(g)));
+    const missing = list.filter((_, i) => snapshots[i] === undefined);
+    stateReads.inc({ outcome: 'hit' }, list.length - missing.length);
+    stateReads.inc({ outcome: 'miss' }, missing.length);
+    if (missing.length > 0) {
+      const loaded = await this.repository.load(missing.map((g) => ({ storeId: g.storeId, sku: g.sku })));
+      let j = 0;
+      for (let i = 0; i < list.length; i++) if (snapshots[i] === undefined) snapshots[i] = loaded[j++];
+    }
 
     const newRows: NewEventRow[] = [];
     const levels: LevelRow[] = [];
@@ -63,7 +103,7 @@ export class ApplyStockEventsService {
     let duplicates = 0;
     await Promise.all(
       list.map(async (group, i) => {
-        const { state, existing } = snapshots[i];
+        const { state, existing } = snapshots[i]!;
         const fresh: StockMove[] = [];
         for (const { move, source } of group.events.values()) {
           const stored = existing.get(move.eventId);
@@ -103,8 +143,21 @@ export class ApplyStockEventsService {
     );
     // Event rows no later than their state row: once it says "applied up to offset N", every row it counted exists.
     await this.repository.save(newRows, levels);
+    this.rememberWritten(partition, generation, list, snapshots as KeySnapshot[], newRows, levels);
     eventsApplied.inc({ outcome: 'applied' }, applied);
     eventsApplied.inc({ outcome: 'duplicate' }, duplicates);
     this.logger.debug({ msg: 'batch applied', messages: messages.length, keys: list.length, applied, duplicates });
+  }
+
+  /** Once written, each key's snapshot as Cassandra now has it: the new state, and the new rows among its event ids. */
+  private rememberWritten(partition: number, generation: number, list: KeyGroup[], snapshots: KeySnapshot[], newRows: NewEventRow[], levels: LevelRow[]): void {
+    const index = new Map(list.map((g, i) => [`${g.storeId}/${g.sku}`, i]));
+    for (const row of newRows) snapshots[index.get(`${row.storeId}/${row.sku}`)!].existing.set(row.move.eventId, row.source);
+    for (const level of levels) {
+      const key = `${level.storeId}/${level.sku}`;
+      const snapshot = snapshots[index.get(key)!];
+      snapshot.state = { ...level.state, applied: level.applied, updatedAt: level.updatedAt };
+      this.states.remember(partition, generation, key, snapshot);
+    }
   }
 }

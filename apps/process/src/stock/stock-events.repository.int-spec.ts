@@ -8,6 +8,7 @@ import { StockEventMessage } from '@app/contracts';
 import { ConsumedMessage } from '@app/messaging';
 import { ProcessEnv } from '../config/process.env';
 import { ApplyStockEventsService } from './apply-stock-events.service';
+import { PartitionStates } from './partition-states';
 import { StockEventsRepository } from './stock-events.repository';
 
 jest.setTimeout(120_000);
@@ -30,6 +31,7 @@ function message(offset: number, e: Partial<StockEventMessage> & { eventId: stri
 describe(`${StockEventsRepository.name} with ${ApplyStockEventsService.name} (real Cassandra)`, () => {
   let client: Client;
   let sut: ApplyStockEventsService;
+  let owner: () => ApplyStockEventsService;
 
   beforeAll(async () => {
     Logger.overrideLogger(false);
@@ -41,6 +43,7 @@ describe(`${StockEventsRepository.name} with ${ApplyStockEventsService.name} (re
     await client.connect();
     const env = Object.assign(new ProcessEnv(), { CASSANDRA_WRITE_CONCURRENCY: 32 });
     sut = new ApplyStockEventsService(new StockEventsRepository(client, env));
+    owner = () => new ApplyStockEventsService(new StockEventsRepository(client, env), new PartitionStates(100_000));
   });
 
   afterAll(async () => {
@@ -82,5 +85,25 @@ describe(`${StockEventsRepository.name} with ${ApplyStockEventsService.name} (re
     const log = Array.from({ length: 500 }, (_, i) => message(1000 + i, { eventId: `many-${i}`, sku: 'MANY', quantity: 2 }));
     await sut.applyBatch(log);
     expect((await level('MANY'))!.get('quantity').toNumber()).toBe(1000);
+  });
+
+  it('a former owner resuming with a stale memory (a zombie) cannot overwrite the newer level: writes are stamped by offset', async () => {
+    const a = owner();
+    const b = owner();
+    const delivery = (offset: number, n: number) => message(offset, { eventId: `z-${offset}`, sku: 'ZOMBIE', quantity: n });
+    await a.applyBatch([delivery(2000, 10)]); // A owns the partition and knows the key at 10
+    await b.applyBatch([delivery(2000, 10), delivery(2001, 5), delivery(2002, 7)]); // the partition moved to B: 22
+    await a.applyBatch([delivery(2001, 5)]); // A resumes with the batch it held: from its memory, 15
+    expect((await level('ZOMBIE'))!.get('quantity').toNumber()).toBe(22);
+    const state = await client.execute("SELECT level, applied_offset FROM stock_events WHERE store_id = 's1' AND sku = 'ZOMBIE' AND event_id = ''");
+    expect([state.first().get('level').toNumber(), state.first().get('applied_offset').toNumber()]).toEqual([22, 2002]);
+  });
+
+  it('remembers every stored event of a key, over several pages, so a late duplicate never counts twice', async () => {
+    const log = Array.from({ length: 6_000 }, (_, i) => message(10_000 + i, { eventId: `paged-${i}`, sku: 'PAGED' }));
+    for (let i = 0; i < log.length; i += 2_000) await sut.applyBatch(log.slice(i, i + 2_000));
+    const fresh = owner(); // a new owner reads the key from Cassandra: 6,000 rows, more than one page
+    await fresh.applyBatch([{ ...log[10], offset: '20000' }, message(20_001, { eventId: 'paged-new', sku: 'PAGED' })]);
+    expect((await level('PAGED'))!.get('quantity').toNumber()).toBe(6_001);
   });
 });

@@ -34,14 +34,13 @@ export interface LevelRow {
 }
 
 const STATE_ROW = '';
-const IN_CHUNK = 100;
 /** New rows of one key written in its state row's batch (well below the 50 KiB batch limit). */
 const BATCHED_ROWS = 50;
 
 const Q = {
-  snapshot:
-    'SELECT event_id, src_partition, src_offset, level, count_at, count_id, applied_partition, applied_offset, updated_at ' +
-    'FROM stock_events WHERE store_id = ? AND sku = ? AND event_id IN ?',
+  load:
+    'SELECT event_id, src_partition, src_offset, level, count_at, count_id, quantity, applied_partition, applied_offset, updated_at ' +
+    'FROM stock_events WHERE store_id = ? AND sku = ?',
   history: 'SELECT event_id, type, quantity, occurred_at, src_partition, src_offset FROM stock_events WHERE store_id = ? AND sku = ?',
   insertEvent: 'INSERT INTO stock_events (store_id, sku, event_id, type, quantity, occurred_at, src_partition, src_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   saveState:
@@ -54,61 +53,83 @@ const long = (value: number | bigint) => types.Long.fromString(String(value));
 const toNumber = (value: types.Long | null | undefined) => (value == null ? undefined : value.toNumber());
 const toBigint = (value: types.Long | null | undefined) => (value == null ? undefined : BigInt(value.toString()));
 
+/**
+ * The write timestamp (microseconds) of a key's state and read-model rows: from the Kafka offset the
+ * state has applied, not from a clock. A key's events all come through one partition, in offset
+ * order, so a newer state always carries a larger timestamp, and a former owner that resumes after
+ * its partition moved (a zombie: frozen past its session, with a stale view) can only write an older
+ * or an identical state, which Cassandra ignores or keeps unchanged. Above any clock timestamp
+ * (2^52 µs is in 2112), so rows written by earlier versions never win; `epoch` (STOCK_WRITE_EPOCH)
+ * is raised when the topic is rebuilt and its offsets start again from 0.
+ */
+export function fenceTimestamp(epoch: number, offset: bigint): types.Long {
+  return types.Long.fromString(String((1n << 52n) + BigInt(epoch) * (1n << 40n) + offset));
+}
+
+function stateOf(row: types.Row): NonNullable<KeySnapshot['state']> {
+  const countAt = row.get('count_at') as Date | null;
+  const appliedOffset = toBigint(row.get('applied_offset'));
+  return {
+    level: toNumber(row.get('level')) ?? 0,
+    count: countAt ? { at: countAt.getTime(), eventId: row.get('count_id') as string, quantity: toNumber(row.get('quantity')) ?? 0 } : undefined,
+    applied: appliedOffset === undefined ? undefined : { partition: row.get('applied_partition') as number, offset: appliedOffset },
+    updatedAt: row.get('updated_at') as Date,
+  };
+}
+
 @Injectable()
 export class StockEventsRepository {
   private readonly concurrency: number;
+  private readonly epoch: number;
 
   constructor(
     @Inject(CASSANDRA_CLIENT) private readonly client: Client,
     env: ProcessEnv,
   ) {
     this.concurrency = env.CASSANDRA_WRITE_CONCURRENCY;
+    this.epoch = env.STOCK_WRITE_EPOCH;
   }
 
-  /** The state row and the already stored rows among `eventIds`, for many keys at once. */
-  async snapshots(keys: { storeId: string; sku: string; eventIds: string[] }[]): Promise<KeySnapshot[]> {
-    const queries: { query: string; params: unknown[] }[] = [];
-    const owner: number[] = [];
-    keys.forEach((key, index) => {
-      const ids = [STATE_ROW, ...key.eventIds];
-      for (let i = 0; i < ids.length; i += IN_CHUNK) {
-        queries.push({ query: Q.snapshot, params: [key.storeId, key.sku, ids.slice(i, i + IN_CHUNK)] });
-        owner.push(index);
-      }
-    });
-    const result = await concurrent.executeConcurrent(this.client, queries, {
-      concurrencyLevel: this.concurrency,
-      collectResults: true,
-      raiseOnFirstError: true,
-      executionProfile: undefined,
-    });
+  /**
+   * The complete snapshot of each key: its state row and the source of every event row stored for
+   * it (the whole Cassandra partition, paged), `concurrency` keys at a time. Read once per key while
+   * its Kafka partition stays assigned (PartitionStates keeps it after that).
+   */
+  async load(keys: { storeId: string; sku: string }[]): Promise<KeySnapshot[]> {
     const snapshots: KeySnapshot[] = keys.map(() => ({ existing: new Map() }));
-    result.resultItems.forEach((rs, i) => {
-      const snapshot = snapshots[owner[i]];
-      for (const row of (rs as types.ResultSet).rows) {
-        const id = row.get('event_id') as string;
-        if (id === STATE_ROW) {
-          const countAt = row.get('count_at') as Date | null;
-          const appliedOffset = toBigint(row.get('applied_offset'));
-          snapshot.state = {
-            level: toNumber(row.get('level')) ?? 0,
-            count: countAt ? { at: countAt.getTime(), eventId: row.get('count_id') as string, quantity: toNumber(row.get('quantity')) ?? 0 } : undefined,
-            applied: appliedOffset === undefined ? undefined : { partition: row.get('applied_partition') as number, offset: appliedOffset },
-            updatedAt: row.get('updated_at') as Date,
-          };
-        } else {
-          snapshot.existing.set(id, { partition: row.get('src_partition') as number, offset: toBigint(row.get('src_offset')) ?? -1n });
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < keys.length; i = next++) {
+        const snapshot = snapshots[i];
+        for await (const row of this.rows(Q.load, [keys[i].storeId, keys[i].sku])) {
+          const id = row.get('event_id') as string;
+          if (id === STATE_ROW) snapshot.state = stateOf(row);
+          else snapshot.existing.set(id, { partition: row.get('src_partition') as number, offset: toBigint(row.get('src_offset')) ?? -1n });
         }
       }
-    });
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, keys.length) }, worker));
     return snapshots;
+  }
+
+  /**
+   * Every row of a query, a page at a time. Pages are read with `execute` and its page state, not
+   * with the driver's row stream: on partitions of several thousand rows that stream failed to parse
+   * its frames ("offset out of range", cassandra-driver 4.8).
+   */
+  private async *rows(query: string, params: unknown[]): AsyncGenerator<types.Row> {
+    let pageState: string | undefined;
+    do {
+      const page = await this.client.execute(query, params, { prepare: true, fetchSize: 5000, pageState });
+      yield* page.rows;
+      pageState = page.pageState ?? undefined;
+    } while (pageState);
   }
 
   /** Every stored event of one (store, sku); needed only when a new latest count arrives. */
   async history(storeId: string, sku: string): Promise<(StockMove & { source: Source })[]> {
     const moves: (StockMove & { source: Source })[] = [];
-    const rows = this.client.stream(Q.history, [storeId, sku], { prepare: true, fetchSize: 5000 }) as unknown as AsyncIterable<types.Row>;
-    for await (const row of rows) {
+    for await (const row of this.rows(Q.history, [storeId, sku])) {
       const id = row.get('event_id') as string;
       if (id === STATE_ROW) continue;
       moves.push({
@@ -124,7 +145,7 @@ export class StockEventsRepository {
 
   /**
    * Per (store, sku): its new event rows and its state row in one single-partition batch (one
-   * atomic mutation), then the read model. A key with very many new rows writes them first, one
+   * atomic mutation), then the read model, both stamped with `fenceTimestamp`. A key with very many new rows writes them first, one
    * by one (a batch that large would pass Cassandra's batch size limit), and the batch holds only
    * the state row: rows before state either way, so a crash in between is repaired by redelivery.
    */
@@ -164,11 +185,12 @@ export class StockEventsRepository {
             ],
           },
         ];
+        const timestamp = fenceTimestamp(this.epoch, r.applied.offset);
         await Promise.all([
           statements.length === 1
-            ? this.client.execute(statements[0].query, statements[0].params, { prepare: true })
-            : this.client.batch(statements, { prepare: true, logged: false }),
-          this.client.execute(Q.saveByStore, [r.storeId, r.sku, quantity, r.updatedAt], { prepare: true }),
+            ? this.client.execute(statements[0].query, statements[0].params, { prepare: true, timestamp })
+            : this.client.batch(statements, { prepare: true, logged: false, timestamp }),
+          this.client.execute(Q.saveByStore, [r.storeId, r.sku, quantity, r.updatedAt], { prepare: true, timestamp }),
         ]);
       }
     };
