@@ -32,11 +32,9 @@ class InMemoryRepository {
       return {
         state: state && { ...state.state, applied: state.applied, updatedAt: state.updatedAt },
         existing: new Map([...stored].map(([id, row]) => [id, row.source])),
+        events: new Map([...stored].map(([id, { source: _source, ...move }]) => [id, move])),
       };
     });
-  }
-  async history(storeId: string, sku: string) {
-    return [...(this.rows.get(`${storeId}/${sku}`)?.values() ?? [])];
   }
   async save(rows: NewEventRow[], levels: LevelRow[]): Promise<void> {
     // a crash may interrupt anywhere, but no state row is written before its key's event rows

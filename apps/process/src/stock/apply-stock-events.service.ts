@@ -103,7 +103,7 @@ export class ApplyStockEventsService {
     let duplicates = 0;
     await Promise.all(
       list.map(async (group, i) => {
-        const { state, existing } = snapshots[i]!;
+        const { state, existing, events } = snapshots[i]!;
         const fresh: StockMove[] = [];
         for (const { move, source } of group.events.values()) {
           const stored = existing.get(move.eventId);
@@ -124,10 +124,11 @@ export class ApplyStockEventsService {
         let next = advance(current, fresh);
         if (!next) {
           const all = new Map<string, StockMove>();
-          for (const { source, ...move } of await this.repository.history(group.storeId, group.sku)) {
+          for (const [id, move] of events) {
             // Rows a crashed attempt stored for messages after this batch are not applied yet: they count when their message comes.
+            const source = existing.get(id)!;
             if (source.partition === appliedTo.partition && source.offset > appliedTo.offset) continue;
-            all.set(move.eventId, move);
+            all.set(id, move);
           }
           for (const move of fresh) if (!all.has(move.eventId)) all.set(move.eventId, move);
           next = levelOf(all.values());
@@ -152,7 +153,11 @@ export class ApplyStockEventsService {
   /** Once written, each key's snapshot as Cassandra now has it: the new state, and the new rows among its event ids. */
   private rememberWritten(partition: number, generation: number, list: KeyGroup[], snapshots: KeySnapshot[], newRows: NewEventRow[], levels: LevelRow[]): void {
     const index = new Map(list.map((g, i) => [`${g.storeId}/${g.sku}`, i]));
-    for (const row of newRows) snapshots[index.get(`${row.storeId}/${row.sku}`)!].existing.set(row.move.eventId, row.source);
+    for (const row of newRows) {
+      const snapshot = snapshots[index.get(`${row.storeId}/${row.sku}`)!];
+      snapshot.existing.set(row.move.eventId, row.source);
+      snapshot.events.set(row.move.eventId, row.move);
+    }
     for (const level of levels) {
       const key = `${level.storeId}/${level.sku}`;
       const snapshot = snapshots[index.get(key)!];

@@ -14,8 +14,10 @@ export interface Source {
 /** The stored state of one (store, sku) as far as one batch needs it. */
 export interface KeySnapshot {
   state?: LevelState & { applied?: Source; updatedAt: Date };
-  /** Rows already stored for the batch's eventIds, with the message that stored each. */
+  /** Every event row stored for the key, with the message that stored it. */
   existing: Map<string, Source>;
+  /** The same rows as moves, for recomputing the level when a new latest count arrives. */
+  events: Map<string, StockMove>;
 }
 
 export interface NewEventRow {
@@ -39,9 +41,8 @@ const BATCHED_ROWS = 50;
 
 const Q = {
   load:
-    'SELECT event_id, src_partition, src_offset, level, count_at, count_id, quantity, applied_partition, applied_offset, updated_at ' +
+    'SELECT event_id, type, quantity, occurred_at, src_partition, src_offset, level, count_at, count_id, applied_partition, applied_offset, updated_at ' +
     'FROM stock_events WHERE store_id = ? AND sku = ?',
-  history: 'SELECT event_id, type, quantity, occurred_at, src_partition, src_offset FROM stock_events WHERE store_id = ? AND sku = ?',
   insertEvent: 'INSERT INTO stock_events (store_id, sku, event_id, type, quantity, occurred_at, src_partition, src_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   saveState:
     'INSERT INTO stock_events (store_id, sku, event_id, level, count_at, count_id, quantity, applied_partition, applied_offset, updated_at) ' +
@@ -91,20 +92,30 @@ export class StockEventsRepository {
   }
 
   /**
-   * The complete snapshot of each key: its state row and the source of every event row stored for
-   * it (the whole Cassandra partition, paged), `concurrency` keys at a time. Read once per key while
+   * The complete snapshot of each key: its state row and every event row stored for it, with its
+   * source (the whole Cassandra partition, paged), `concurrency` keys at a time. Read once per key while
    * its Kafka partition stays assigned (PartitionStates keeps it after that).
    */
   async load(keys: { storeId: string; sku: string }[]): Promise<KeySnapshot[]> {
-    const snapshots: KeySnapshot[] = keys.map(() => ({ existing: new Map() }));
+    const snapshots: KeySnapshot[] = keys.map(() => ({ existing: new Map(), events: new Map() }));
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < keys.length; i = next++) {
         const snapshot = snapshots[i];
         for await (const row of this.rows(Q.load, [keys[i].storeId, keys[i].sku])) {
           const id = row.get('event_id') as string;
-          if (id === STATE_ROW) snapshot.state = stateOf(row);
-          else snapshot.existing.set(id, { partition: row.get('src_partition') as number, offset: toBigint(row.get('src_offset')) ?? -1n });
+          if (id === STATE_ROW) {
+            snapshot.state = stateOf(row);
+            continue;
+          }
+          snapshot.existing.set(id, { partition: row.get('src_partition') as number, offset: toBigint(row.get('src_offset')) ?? -1n });
+          const at = row.get('occurred_at') as Date | null;
+          snapshot.events.set(id, {
+            eventId: id,
+            type: row.get('type') as StockEventType,
+            quantity: toNumber(row.get('quantity')) ?? 0,
+            at: at?.getTime() ?? 0,
+          });
         }
       }
     };
@@ -124,23 +135,6 @@ export class StockEventsRepository {
       yield* page.rows;
       pageState = page.pageState ?? undefined;
     } while (pageState);
-  }
-
-  /** Every stored event of one (store, sku); needed only when a new latest count arrives. */
-  async history(storeId: string, sku: string): Promise<(StockMove & { source: Source })[]> {
-    const moves: (StockMove & { source: Source })[] = [];
-    for await (const row of this.rows(Q.history, [storeId, sku])) {
-      const id = row.get('event_id') as string;
-      if (id === STATE_ROW) continue;
-      moves.push({
-        eventId: id,
-        type: row.get('type') as StockEventType,
-        quantity: toNumber(row.get('quantity')) ?? 0,
-        at: (row.get('occurred_at') as Date).getTime(),
-        source: { partition: row.get('src_partition') as number, offset: toBigint(row.get('src_offset')) ?? -1n },
-      });
-    }
-    return moves;
   }
 
   /**
