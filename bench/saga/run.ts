@@ -3,7 +3,9 @@
  * system (api → account → shop → account), against, in the same run and on the same broker:
  *   the limit: a raw amqplib chain with the same hops and guarantees (limit.ts),
  *   the naive peer: the same business steps (debit, reserve, complete or refund) with naive Cassandra
- *   read-modify-writes, in Nest microservices calling each other with ClientProxy.send on default RMQ settings (peer.ts).
+ *   read-modify-writes, in Nest microservices calling each other with ClientProxy.send on default RMQ settings (peer.ts),
+ *   the fair limit: the same four hops on raw amqplib with the product's queue settings, behind a bare node:http edge
+ *   (POST, long-poll GET), with the minimal durable writes (purchase, balance, stock: plain writes by one writer per key) (fair-limit.ts).
  * Settings: BENCH_PURCHASES (default 2000), BENCH_CONCURRENCY (32), E2E_PORT_BASE (the apps' ports, 4200),
  * RABBITMQ_URL, CASSANDRA_CONTACT_POINTS, CASSANDRA_LOCAL_DC; BENCH_SYSTEM_ONLY=1 measures the system alone. Apps are started from dist/ (run `npm run build` first) and stopped at the end.
  */
@@ -11,6 +13,7 @@ import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { APP_NAMES, appUrl, killApp, startApp, waitReady } from '@app/testing';
+import { fairLimit } from './fair-limit';
 import { rawChain } from './limit';
 import { nestPeer } from './peer';
 
@@ -147,6 +150,24 @@ async function main(): Promise<void> {
   process.stdout.write(`peer audit (lost updates of its read-modify-writes): ${JSON.stringify(peerAudit)}\n`);
   await peerChain.close();
 
+  const fairChain = await fairLimit(RABBITMQ_URL, PREFETCH, {
+    contactPoints: CASSANDRA_CONTACT_POINTS,
+    localDataCenter: CASSANDRA_DC,
+    buyers: CONCURRENCY,
+    stock: (PURCHASES + 200) * 2,
+    credit: (PURCHASES + 200) * 10,
+  });
+  let fair: Result;
+  let fairAudit: Awaited<ReturnType<typeof fairChain.audit>>;
+  try {
+    await measure('warm-up', 200, () => fairChain.once());
+    fair = await measure('fair', PURCHASES, () => fairChain.once());
+    fairAudit = await fairChain.audit(PURCHASES + 200);
+  } finally {
+    await fairChain.close();
+  }
+  process.stdout.write(`fair audit (its single writers should lose nothing): ${JSON.stringify(fairAudit)}\n`);
+
   let ours: Result;
   try {
     ours = await system();
@@ -158,12 +179,21 @@ async function main(): Promise<void> {
     at: new Date().toISOString(),
     purchases: PURCHASES,
     concurrency: CONCURRENCY,
-    results: [ours, limit, peer],
+    results: [ours, limit, peer, fair],
+    fair,
     peerAudit,
-    ratios: { systemVsLimit: ours.perSecond / limit.perSecond, systemVsPeer: ours.perSecond / peer.perSecond },
+    fairAudit,
+    ratios: {
+      systemVsLimit: ours.perSecond / limit.perSecond,
+      systemVsPeer: ours.perSecond / peer.perSecond,
+      systemVsFair: ours.perSecond / fair.perSecond,
+    },
   };
   process.stdout.write(
     `system / limit = ${summary.ratios.systemVsLimit.toFixed(3)} (goal ≥ 0.5); system / peer = ${summary.ratios.systemVsPeer.toFixed(3)} (goal ≥ 3)\n`,
+  );
+  process.stdout.write(
+    `system / fair = ${summary.ratios.systemVsFair.toFixed(3)} (goal ≥ 0.3); system p99 ${ours.p99Ms.toFixed(1)} ms at ${CONCURRENCY} clients (goal ≤ 250 ms)\n`,
   );
   const dir = join(__dirname, '..', 'results');
   mkdirSync(dir, { recursive: true });
