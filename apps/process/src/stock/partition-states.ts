@@ -1,10 +1,10 @@
 import { KeySnapshot } from './stock-events.repository';
 
-interface PartitionEntry {
-  /** Bumped each time the partition is given up: a batch that started before may not store what it saw. */
-  generation: number;
-  /** Per (store, sku): its state row and every event row stored for it, in least recently used order. */
-  keys: Map<string, KeySnapshot>;
+interface Kept {
+  partition: number;
+  snapshot: KeySnapshot;
+  /** The event ids it was counted for (the snapshot may grow in place before it is remembered again). */
+  counted: number;
 }
 
 /**
@@ -13,84 +13,69 @@ interface PartitionEntry {
  * every event of a (store, sku) lands in the same partition, so while the partition stays assigned
  * nobody else writes its keys (a former owner that has not noticed yet is fenced by the write
  * timestamps, see StockEventsRepository). The entries of a partition are dropped when it is revoked;
- * a key's entry is complete: its state and the source of every event row stored for it.
+ * a key's entry is complete: its state and every event row stored for it, with its source.
  * At most `maxEvents` event ids are kept in all; the least recently used keys go first.
  */
 export class PartitionStates {
-  private readonly partitions = new Map<number, PartitionEntry>();
+  /** By partition and key, in least recently used order. */
+  private readonly kept = new Map<string, Kept>();
+  /** Bumped each time a partition is given up: a batch that started before may not store what it saw. */
+  private readonly generations = new Map<number, number>();
   private events = 0;
 
   constructor(private readonly maxEvents: number) {}
 
   /** The partition's generation now; pass it back to `remember` so that a revocation in between wins. */
   generation(partition: number): number {
-    return this.entry(partition).generation;
+    return this.generations.get(partition) ?? 0;
   }
 
   /** The complete snapshot of a key, if this instance has it. */
   get(partition: number, key: string): KeySnapshot | undefined {
-    const keys = this.partitions.get(partition)?.keys;
-    const snapshot = keys?.get(key);
-    if (snapshot) {
-      keys!.delete(key);
-      keys!.set(key, snapshot);
-    }
-    return snapshot;
+    const id = `${partition}|${key}`;
+    const kept = this.kept.get(id);
+    if (!kept) return undefined;
+    this.kept.delete(id);
+    this.kept.set(id, kept);
+    return kept.snapshot;
   }
 
   /** Keeps a key's snapshot as written, unless the partition was revoked since `generation`. */
   remember(partition: number, generation: number, key: string, snapshot: KeySnapshot): void {
-    const entry = this.entry(partition);
-    if (entry.generation !== generation) return;
-    const before = entry.keys.get(key);
+    if (this.generation(partition) !== generation) return;
+    const id = `${partition}|${key}`;
+    const before = this.kept.get(id);
     if (before) {
-      this.events -= before.existing.size;
-      entry.keys.delete(key);
+      this.events -= before.counted;
+      this.kept.delete(id);
     }
-    entry.keys.set(key, snapshot);
+    this.kept.set(id, { partition, snapshot, counted: snapshot.existing.size });
     this.events += snapshot.existing.size;
-    this.evict();
+    for (const [oldest, kept] of this.kept) {
+      if (this.events <= this.maxEvents) break;
+      this.events -= kept.counted;
+      this.kept.delete(oldest);
+    }
   }
 
   /** Forgets the partitions (revoked, or a batch of theirs failed); batches under way will not store theirs. */
   drop(partitions: number[]): void {
-    for (const partition of partitions) {
-      const entry = this.entry(partition);
-      for (const snapshot of entry.keys.values()) this.events -= snapshot.existing.size;
-      entry.keys.clear();
-      entry.generation++;
+    const dropped = new Set(partitions);
+    for (const partition of dropped) this.generations.set(partition, this.generation(partition) + 1);
+    for (const [id, kept] of this.kept) {
+      if (!dropped.has(kept.partition)) continue;
+      this.events -= kept.counted;
+      this.kept.delete(id);
     }
   }
 
-  /** Keys known, over every partition (for tests and metrics). */
+  /** Event ids kept, over every partition. */
+  get eventIds(): number {
+    return this.events;
+  }
+
+  /** Keys kept, over every partition. */
   get size(): number {
-    let n = 0;
-    for (const entry of this.partitions.values()) n += entry.keys.size;
-    return n;
-  }
-
-  private entry(partition: number): PartitionEntry {
-    let entry = this.partitions.get(partition);
-    if (!entry) {
-      entry = { generation: 0, keys: new Map() };
-      this.partitions.set(partition, entry);
-    }
-    return entry;
-  }
-
-  /** Least recently used keys first, across partitions, until the ids kept are within the cap. */
-  private evict(): void {
-    while (this.events > this.maxEvents) {
-      let evicted = false;
-      for (const entry of this.partitions.values()) {
-        const oldest = entry.keys.entries().next();
-        if (oldest.done) continue;
-        this.events -= oldest.value[1].existing.size;
-        entry.keys.delete(oldest.value[0]);
-        evicted = true;
-        if (this.events <= this.maxEvents) return;
-      }
-      if (!evicted) return;
-    }
+    return this.kept.size;
   }
 }
