@@ -37,7 +37,7 @@ export function decodeMessage<T extends object>(Contract: Constructor<T>, body: 
 export function checkContract<T extends object>(Contract: Constructor<T>, plain: unknown): { ok: true; value: T } | { ok: false; problems: string } {
   // A contract with nothing to say (a request without parameters): any object, emptied, is it.
   // class-validator would call every instance of such a class "an unknown value".
-  if (getMetadataStorage().getTargetValidationMetadatas(Contract, '', true, false).length === 0) {
+  if (hasNoConstraints(Contract)) {
     return typeof plain === 'object' && plain !== null && !Array.isArray(plain)
       ? { ok: true, value: new Contract() }
       : { ok: false, problems: 'it is not an object' };
@@ -50,6 +50,17 @@ export function checkContract<T extends object>(Contract: Constructor<T>, plain:
   } catch {
     return { ok: false, problems: 'it holds values that cannot be checked' };
   }
+}
+
+/** Whether a contract class declares no constraint at all; looked up once per class (this runs for every message). */
+const unconstrained = new WeakMap<Constructor<object>, boolean>();
+function hasNoConstraints(Contract: Constructor<object>): boolean {
+  let none = unconstrained.get(Contract);
+  if (none === undefined) {
+    none = getMetadataStorage().getTargetValidationMetadatas(Contract, '', true, false).length === 0;
+    unconstrained.set(Contract, none);
+  }
+  return none;
 }
 
 /** The one wording of class-validator errors, nested ones included, for logs, dead-letter reasons and callers. */

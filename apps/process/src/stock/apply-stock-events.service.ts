@@ -85,9 +85,9 @@ export class ApplyStockEventsService {
         group.events.set(e.eventId, { move: { eventId: e.eventId, type: e.type, quantity: e.quantity, at: Date.parse(e.occurredAt) }, source });
       }
     }
+    const keys = [...groups.keys()];
     const list = [...groups.values()];
-    const keyOf = (g: KeyGroup) => `${g.storeId}/${g.sku}`;
-    const snapshots: (KeySnapshot | undefined)[] = list.map((g) => this.states.get(partition, keyOf(g)));
+    const snapshots: (KeySnapshot | undefined)[] = keys.map((key) => this.states.get(partition, key));
     const missing = list.filter((_, i) => snapshots[i] === undefined);
     stateReads.inc({ outcome: 'hit' }, list.length - missing.length);
     stateReads.inc({ outcome: 'miss' }, missing.length);
@@ -97,72 +97,66 @@ export class ApplyStockEventsService {
       for (let i = 0; i < list.length; i++) if (snapshots[i] === undefined) snapshots[i] = loaded[j++];
     }
 
-    const newRows: NewEventRow[] = [];
+    // Per key of `list`, in its order: its new event rows and its state.
+    const rowsOf: NewEventRow[][] = [];
     const levels: LevelRow[] = [];
     let applied = 0;
     let duplicates = 0;
-    await Promise.all(
-      list.map(async (group, i) => {
-        const { state, existing, events } = snapshots[i]!;
-        const fresh: StockMove[] = [];
-        for (const { move, source } of group.events.values()) {
-          const stored = existing.get(move.eventId);
-          const alreadyApplied =
-            stored !== undefined && (!sameSource(stored, source) || (state?.applied?.partition === source.partition && source.offset <= state.applied.offset));
-          if (alreadyApplied) {
-            duplicates++;
-            continue;
-          }
-          fresh.push(move);
-          if (!stored) newRows.push({ storeId: group.storeId, sku: group.sku, move, source });
+    list.forEach((group, i) => {
+      const { state, existing, events } = snapshots[i]!;
+      const rows: NewEventRow[] = [];
+      rowsOf.push(rows);
+      const fresh: StockMove[] = [];
+      for (const { move, source } of group.events.values()) {
+        const stored = existing.get(move.eventId);
+        const alreadyApplied =
+          stored !== undefined && (!sameSource(stored, source) || (state?.applied?.partition === source.partition && source.offset <= state.applied.offset));
+        if (alreadyApplied) {
+          duplicates++;
+          continue;
         }
-        applied += fresh.length;
-        // Never move backwards: a replay from an earlier offset must not re-open what was applied.
-        const appliedTo =
-          state?.applied && state.applied.partition === group.last.partition && state.applied.offset > group.last.offset ? state.applied : group.last;
-        const current = { level: state?.level ?? 0, count: state?.count };
-        let next = advance(current, fresh);
-        if (!next) {
-          const all = new Map<string, StockMove>();
-          for (const [id, move] of events) {
-            // Rows a crashed attempt stored for messages after this batch are not applied yet: they count when their message comes.
-            const source = existing.get(id)!;
-            if (source.partition === appliedTo.partition && source.offset > appliedTo.offset) continue;
-            all.set(id, move);
-          }
-          for (const move of fresh) if (!all.has(move.eventId)) all.set(move.eventId, move);
-          next = levelOf(all.values());
+        fresh.push(move);
+        if (!stored) rows.push({ storeId: group.storeId, sku: group.sku, move, source });
+      }
+      applied += fresh.length;
+      // Never move backwards: a replay from an earlier offset must not re-open what was applied.
+      const appliedTo =
+        state?.applied && state.applied.partition === group.last.partition && state.applied.offset > group.last.offset ? state.applied : group.last;
+      const current = { level: state?.level ?? 0, count: state?.count };
+      let next = advance(current, fresh);
+      if (!next) {
+        const all = new Map<string, StockMove>();
+        for (const [id, move] of events) {
+          // Rows a crashed attempt stored for messages after this batch are not applied yet: they count when their message comes.
+          const source = existing.get(id)!;
+          if (source.partition === appliedTo.partition && source.offset > appliedTo.offset) continue;
+          all.set(id, move);
         }
-        levels.push({
-          storeId: group.storeId,
-          sku: group.sku,
-          state: next,
-          applied: appliedTo,
-          updatedAt: fresh.length > 0 || !state ? now : state.updatedAt,
-        });
-      }),
-    );
+        for (const move of fresh) if (!all.has(move.eventId)) all.set(move.eventId, move);
+        next = levelOf(all.values());
+      }
+      levels.push({
+        storeId: group.storeId,
+        sku: group.sku,
+        state: next,
+        applied: appliedTo,
+        updatedAt: fresh.length > 0 || !state ? now : state.updatedAt,
+      });
+    });
     // Event rows no later than their state row: once it says "applied up to offset N", every row it counted exists.
-    await this.repository.save(newRows, levels);
-    this.rememberWritten(partition, generation, list, snapshots as KeySnapshot[], newRows, levels);
+    await this.repository.save(rowsOf.flat(), levels);
+    // Once written, each key's snapshot is what Cassandra now has: its new rows and its new state.
+    keys.forEach((key, i) => {
+      const snapshot = snapshots[i]!;
+      for (const row of rowsOf[i]) {
+        snapshot.existing.set(row.move.eventId, row.source);
+        snapshot.events.set(row.move.eventId, row.move);
+      }
+      snapshot.state = { ...levels[i].state, applied: levels[i].applied, updatedAt: levels[i].updatedAt };
+      this.states.remember(partition, generation, key, snapshot);
+    });
     eventsApplied.inc({ outcome: 'applied' }, applied);
     eventsApplied.inc({ outcome: 'duplicate' }, duplicates);
     this.logger.debug({ msg: 'batch applied', messages: messages.length, keys: list.length, applied, duplicates });
-  }
-
-  /** Once written, each key's snapshot as Cassandra now has it: the new state, and the new rows among its event ids. */
-  private rememberWritten(partition: number, generation: number, list: KeyGroup[], snapshots: KeySnapshot[], newRows: NewEventRow[], levels: LevelRow[]): void {
-    const index = new Map(list.map((g, i) => [`${g.storeId}/${g.sku}`, i]));
-    for (const row of newRows) {
-      const snapshot = snapshots[index.get(`${row.storeId}/${row.sku}`)!];
-      snapshot.existing.set(row.move.eventId, row.source);
-      snapshot.events.set(row.move.eventId, row.move);
-    }
-    for (const level of levels) {
-      const key = `${level.storeId}/${level.sku}`;
-      const snapshot = snapshots[index.get(key)!];
-      snapshot.state = { ...level.state, applied: level.applied, updatedAt: level.updatedAt };
-      this.states.remember(partition, generation, key, snapshot);
-    }
   }
 }
