@@ -171,6 +171,75 @@ describe('shop (integration: real Cassandra, RabbitMQ, Kafka)', () => {
       await expect(call(ShopRpc.CreateItem, { sku: s, name: 'Ghost', price: 1, quantity: 1 })).resolves.toMatchObject({ sku: s });
     });
 
+    describe('a purchase of several lines', () => {
+      const reserveLines = (purchaseId: string, lines: { sku: string; quantity: number }[]) =>
+        probe.publish(SagaRoutingKeys.ReserveStock, { purchaseId, ...lines[0], lines, requestedAt: new Date().toISOString() });
+      const quantities = (skus: string[]) => Promise.all(skus.map(async (s) => (await call(ShopRpc.GetItem, { sku: s })).quantity));
+
+      it('reserves every line together, and a redelivery takes nothing more', async () => {
+        const skus = [sku('cart-a'), sku('cart-b'), sku('cart-c')];
+        await Promise.all(skus.map((s) => call(ShopRpc.CreateItem, { sku: s, name: s, price: 100, quantity: 5 })));
+        const purchaseId = randomUUID();
+        const lines = skus.map((s, i) => ({ sku: s, quantity: i + 1 }));
+        await Promise.all([reserveLines(purchaseId, lines), reserveLines(purchaseId, lines)]);
+        await waitFor('two answers', () => probe.about(purchaseId).length >= 2 || undefined, { timeoutMs: 30_000 });
+        expect(probe.about(purchaseId).map((a) => a.routingKey)).toEqual([SagaRoutingKeys.StockReserved, SagaRoutingKeys.StockReserved]);
+        expect(await quantities(skus)).toEqual([4, 3, 2]);
+      });
+
+      it('holds nothing when one line cannot be supplied, and names that line', async () => {
+        const skus = [sku('cart-ok1'), sku('cart-short'), sku('cart-ok2')];
+        await Promise.all(skus.map((s, i) => call(ShopRpc.CreateItem, { sku: s, name: s, price: 100, quantity: i === 1 ? 1 : 5 })));
+        const purchaseId = randomUUID();
+        const lines = skus.map((s) => ({ sku: s, quantity: 2 }));
+        await reserveLines(purchaseId, lines);
+        const failed = await answerFor(purchaseId);
+        expect(failed).toMatchObject({ routingKey: SagaRoutingKeys.StockReservationFailed, body: { code: 'OUT_OF_STOCK' } });
+        expect(String(failed.body.reason)).toContain(skus[1]);
+        expect(await quantities(skus)).toEqual([5, 1, 5]);
+
+        // A redelivery (as after a crash between the lines) reaches the same answer and takes nothing.
+        await reserveLines(purchaseId, lines);
+        await waitFor('a second answer', () => probe.about(purchaseId).length >= 2 || undefined, { timeoutMs: 30_000 });
+        expect(probe.about(purchaseId)[1]).toMatchObject({ routingKey: SagaRoutingKeys.StockReservationFailed, body: { code: 'OUT_OF_STOCK' } });
+        expect(await quantities(skus)).toEqual([5, 1, 5]);
+      });
+
+      it('fails on an unknown line and gives every other line back', async () => {
+        const known = sku('cart-known');
+        const ghost = sku('cart-ghost');
+        await call(ShopRpc.CreateItem, { sku: known, name: known, price: 100, quantity: 3 });
+        const purchaseId = randomUUID();
+        await reserveLines(purchaseId, [
+          { sku: known, quantity: 3 },
+          { sku: ghost, quantity: 1 },
+        ]);
+        const failed = await answerFor(purchaseId);
+        expect(failed.body).toMatchObject({ code: 'UNKNOWN_SKU' });
+        expect(String(failed.body.reason)).toContain(ghost);
+        expect(await quantities([known])).toEqual([3]);
+      });
+
+      it('returns every line on a void, even racing the reservation, and ends with nothing held', async () => {
+        const skus = [sku('cart-v1'), sku('cart-v2')];
+        await Promise.all(skus.map((s) => call(ShopRpc.CreateItem, { sku: s, name: s, price: 100, quantity: 4 })));
+        const purchaseId = randomUUID();
+        const lines = skus.map((s) => ({ sku: s, quantity: 2 }));
+        await Promise.all([reserveLines(purchaseId, lines), probe.publish(SagaRoutingKeys.VoidReservation, { purchaseId, ...lines[0], lines })]);
+        await waitFor(
+          'the void answered',
+          () => probe.about(purchaseId).some((m) => m.routingKey === SagaRoutingKeys.ReservationVoided) && probe.about(purchaseId).length >= 2,
+          { timeoutMs: 30_000 },
+        );
+        // Whichever came first, the void bars the purchase: nothing stays held.
+        await waitFor('every unit back', async () => (await quantities(skus)).every((q) => q === 4) || undefined, { timeoutMs: 30_000 });
+        await reserveLines(purchaseId, lines);
+        await waitFor('refused after the void', () => probe.about(purchaseId).length >= 3 || undefined, { timeoutMs: 30_000 });
+        expect(probe.about(purchaseId)[2]).toMatchObject({ routingKey: SagaRoutingKeys.StockReservationFailed, body: { code: 'VOIDED' } });
+        expect(await quantities(skus)).toEqual([4, 4]);
+      });
+    });
+
     it('dead-letters a poison command with its reason instead of retrying it forever', async () => {
       const messageId = `poison-${randomUUID()}`;
       await probe.publish(SagaRoutingKeys.ReserveStock, { purchaseId: '', sku: 'x', quantity: 1000 }, messageId);

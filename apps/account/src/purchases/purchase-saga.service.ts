@@ -57,6 +57,14 @@ export function sagaSettings(env: AccountEnv): SagaSettings {
  * racing a reply) changes nothing twice: a lost compare-and-set skips the commands, and the debit and
  * the refund are ledger entries keyed by the purchase, applied at most once each.
  */
+/** What shop reserves or voids: the first line as `sku` and `quantity`, and with several, every line. */
+function stockLines(p: Purchase): Pick<ReserveStock, 'sku' | 'quantity' | 'lines'> {
+  const [first] = p.lines;
+  return p.lines.length > 1
+    ? { sku: first.sku, quantity: first.quantity, lines: p.lines.map((line) => ({ sku: line.sku, quantity: line.quantity })) }
+    : { sku: first.sku, quantity: first.quantity };
+}
+
 @Injectable()
 export class PurchaseSagaService {
   private readonly logger = new Logger(PurchaseSagaService.name);
@@ -212,13 +220,13 @@ export class PurchaseSagaService {
         return { type: 'refunded' };
       case 'send-reserve': {
         if (command.resend) sagaResends.inc({ command: 'ReserveStock' });
-        const message: ReserveStock = { purchaseId: p.purchaseId, sku: p.sku, quantity: p.quantity, requestedAt: new Date().toISOString() };
+        const message: ReserveStock = { purchaseId: p.purchaseId, ...stockLines(p), requestedAt: new Date().toISOString() };
         await this.rabbit.dispatch(MessageContracts.ReserveStock, new RabbitRecord(message, { messageId: command.messageId, correlationId: p.correlationId }));
         return undefined;
       }
       case 'send-void': {
         if (command.resend) sagaResends.inc({ command: 'VoidReservation' });
-        const message: VoidReservation = { purchaseId: p.purchaseId, sku: p.sku, quantity: p.quantity };
+        const message: VoidReservation = { purchaseId: p.purchaseId, ...stockLines(p) };
         await this.rabbit.dispatch(
           MessageContracts.VoidReservation,
           new RabbitRecord(message, { messageId: command.messageId, correlationId: p.correlationId }),
@@ -231,7 +239,8 @@ export class PurchaseSagaService {
       case 'mail': {
         const user = await this.users.findUser(p.userId);
         if (!user) return undefined;
-        const data = { name: user.name, purchaseId: p.purchaseId, sku: p.sku, quantity: p.quantity, amount: p.amount };
+        const lines = p.lines.map((line) => ({ sku: line.sku, quantity: line.quantity, amount: (line.unitPrice ?? 0) * line.quantity }));
+        const data = { name: user.name, purchaseId: p.purchaseId, sku: p.sku, quantity: p.quantity, amount: p.amount, lines };
         await this.mail.send(command.messageId, user.email, command.template, command.reason === undefined ? data : { ...data, reason: command.reason });
         return undefined;
       }

@@ -8,6 +8,10 @@ export function purchaseView(p: Purchase): PurchaseView {
     sku: p.sku,
     quantity: p.quantity,
     amount: p.amount,
+    lines: p.lines.map((line) => {
+      const unitPrice = line.unitPrice ?? 0;
+      return { sku: line.sku, quantity: line.quantity, unitPrice, amount: unitPrice * line.quantity };
+    }),
     status: p.status,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),

@@ -7,13 +7,23 @@ import { PurchaseStatus } from '@app/contracts';
 /** Where a purchase is in the saga; `status` is what the buyer sees. */
 export type PurchaseStage = 'NEW' | 'RESERVING' | 'VOIDING' | 'REFUNDING' | 'COMPLETED' | 'REJECTED' | 'CANCELLED';
 
+/** One sku of a purchase; `unitPrice` is null when the catalog did not know the sku. */
+export interface PurchaseLine {
+  sku: string;
+  quantity: number;
+  unitPrice: number | null;
+}
+
 export interface Purchase {
   purchaseId: string;
   userId: string;
+  /** The first line's sku; `quantity` counts the units of every line. */
   sku: string;
   quantity: number;
-  /** null when the catalog did not know the sku. */
+  /** The single line's; null when the catalog did not know the sku, or for a cart purchase. */
   unitPrice: number | null;
+  /** Every line, each sku once (one for a single-item purchase). */
+  lines: PurchaseLine[];
   amount: number;
   status: PurchaseStatus;
   stage: PurchaseStage;
@@ -49,14 +59,23 @@ function purchaseIdFallback(row: types.Row): string {
   return row.get('purchase_id') as string;
 }
 
+/** The lines column, or for a purchase recorded before it existed, its one line. */
+function linesOf(row: types.Row, unitPrice: number | null): PurchaseLine[] {
+  const json = row.get('lines') as string | null | undefined;
+  if (json) return JSON.parse(json) as PurchaseLine[];
+  return [{ sku: row.get('sku'), quantity: row.get('quantity'), unitPrice }];
+}
+
 function toPurchase(row: types.Row): Purchase {
-  const unitPrice = row.get('unit_price') as types.Long | null;
+  const stored = row.get('unit_price') as types.Long | null;
+  const unitPrice = stored === null ? null : Number(stored);
   return {
     purchaseId: row.get('purchase_id'),
     userId: row.get('user_id'),
     sku: row.get('sku'),
     quantity: row.get('quantity'),
-    unitPrice: unitPrice === null ? null : Number(unitPrice),
+    unitPrice,
+    lines: linesOf(row, unitPrice),
     amount: Number(row.get('amount') ?? 0),
     status: row.get('status'),
     stage: row.get('stage'),
@@ -94,14 +113,15 @@ export class PurchaseRepository {
       ]),
     ]);
     const result = await this.client.execute(
-      'INSERT INTO purchases (purchase_id, user_id, sku, quantity, unit_price, amount, status, stage, reason, attempts, stage_since, correlation_id, created_at, updated_at) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS',
+      'INSERT INTO purchases (purchase_id, user_id, sku, quantity, unit_price, lines, amount, status, stage, reason, attempts, stage_since, correlation_id, created_at, updated_at) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS',
       [
         purchase.purchaseId,
         purchase.userId,
         purchase.sku,
         purchase.quantity,
         purchase.unitPrice === null ? null : long(purchase.unitPrice),
+        JSON.stringify(purchase.lines),
         long(purchase.amount),
         purchase.status,
         purchase.stage,

@@ -37,6 +37,7 @@ function purchase(stage: PurchaseStage): Purchase {
     sku: 'S',
     quantity: 1,
     unitPrice: 5,
+    lines: [{ sku: 'S', quantity: 1, unitPrice: 5 }],
     amount: 5,
     status: 'PENDING',
     stage,
@@ -113,7 +114,16 @@ describe(PurchasesService.name, () => {
     expect(announced).toEqual([
       {
         userId: 'u1',
-        purchase: { purchaseId: 'p1', sku: 'S', quantity: 1, amount: 5, status: 'COMPLETED', createdAt: expect.any(String), updatedAt: expect.any(String) },
+        purchase: {
+          purchaseId: 'p1',
+          sku: 'S',
+          quantity: 1,
+          amount: 5,
+          lines: [{ sku: 'S', quantity: 1, unitPrice: 5, amount: 5 }],
+          status: 'COMPLETED',
+          createdAt: expect.any(String),
+          updatedAt: expect.any(String),
+        },
       },
     ]);
   });

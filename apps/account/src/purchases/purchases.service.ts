@@ -4,13 +4,23 @@ import { correlationId as currentCorrelationId } from '@app/observability';
 import { AccountEnv } from '../config/account.env';
 import { OpenPurchaseAges } from './open-purchase-ages';
 import { purchaseView as view } from './purchase.mapper';
-import { ListCursor, Purchase, PurchaseRepository } from './purchase.repository';
+import { ListCursor, Purchase, PurchaseLine, PurchaseRepository } from './purchase.repository';
 import { PurchaseSagaService, sagaSettings } from './purchase-saga.service';
 import { PurchaseWatchers } from './purchase-watchers';
 import { firstDueAt } from './saga';
 
 function notFound(purchaseId: string): DomainError {
   return new DomainError(AccountErrorCodes.PurchaseNotFound, 'not_found', `There is no purchase ${purchaseId} of yours.`);
+}
+
+/** The request's lines (each sku once), or its single sku as one line. */
+function linesOf(request: PlacePurchaseRequest): PurchaseLine[] {
+  if (!request.lines) return [{ sku: request.sku!, quantity: request.quantity!, unitPrice: request.unitPrice ?? null }];
+  const skus = new Set(request.lines.map((line) => line.sku));
+  if (skus.size !== request.lines.length) {
+    throw new DomainError(AccountErrorCodes.DuplicateLine, 'invalid', 'Each sku may appear in one line of a purchase only; merge the quantities.');
+  }
+  return request.lines.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice }));
 }
 
 /** A user's purchase list continues after this purchase (newest first). */
@@ -39,14 +49,16 @@ export class PurchasesService {
   /** Records the purchase PENDING (once per id) and starts the saga without making the caller wait for it. */
   async place(request: PlacePurchaseRequest): Promise<PurchaseView> {
     const now = new Date();
-    const unitPrice = request.unitPrice ?? null;
+    const lines = linesOf(request);
+    const single = lines.length === 1 ? lines[0] : undefined;
     const purchase: Purchase = {
       purchaseId: request.purchaseId,
       userId: request.userId,
-      sku: request.sku,
-      quantity: request.quantity,
-      unitPrice,
-      amount: unitPrice === null ? 0 : unitPrice * request.quantity,
+      sku: lines[0].sku,
+      quantity: lines.reduce((sum, line) => sum + line.quantity, 0),
+      unitPrice: single ? single.unitPrice : null,
+      lines,
+      amount: lines.reduce((sum, line) => sum + (line.unitPrice ?? 0) * line.quantity, 0),
       status: 'PENDING',
       stage: 'NEW',
       reason: null,

@@ -35,6 +35,9 @@ function purchase(stage: PurchaseStage, overrides: Partial<Purchase> = {}): Purc
     createdAt: t0,
     updatedAt: t0,
     ...overrides,
+    lines: overrides.lines ?? [
+      { sku: overrides.sku ?? 'S', quantity: overrides.quantity ?? 2, unitPrice: overrides.unitPrice === undefined ? 5 : overrides.unitPrice },
+    ],
   };
 }
 
@@ -79,6 +82,21 @@ describe(decide.name, () => {
         change: { kind: 'move', stage: 'REJECTED', status: 'REJECTED', reason: 'unknown sku: "S" is not in the catalog', attempts: 0 },
         commands: [],
         onLost: { type: 'step' },
+      });
+    });
+
+    it('debits a cart purchase once for all its lines, and rejects one with a line of an unknown sku, naming it', () => {
+      const lines = [
+        { sku: 'A', quantity: 2, unitPrice: 300 },
+        { sku: 'B', quantity: 1, unitPrice: 50 },
+      ];
+      expect(decide(purchase('NEW', { lines, unitPrice: null, quantity: 3, amount: 650 }), { type: 'step' }, t0, settings).commands).toEqual([
+        { type: 'debit', entryId: 'debit:p1', amount: -650, late: false },
+      ]);
+      const unknown = [lines[0], { sku: 'GONE', quantity: 1, unitPrice: null }];
+      expect(decide(purchase('NEW', { lines: unknown, unitPrice: null, amount: 600 }), { type: 'step' }, t0, settings).change).toMatchObject({
+        stage: 'REJECTED',
+        reason: 'unknown sku: "GONE" is not in the catalog',
       });
     });
 

@@ -102,10 +102,11 @@ const STEP: SagaEvent = { type: 'step' };
 /** Nothing to do now (waiting for shop, for the sweeper, or an outcome that does not apply here). */
 const wait: Rule = () => ({ commands: [] });
 
-/** NEW, anything: reject an unknown sku, otherwise debit (the outcome decides the next move). */
+/** NEW, anything: reject a line of an unknown sku, otherwise debit the whole amount once (the outcome decides the next move). */
 const start: Rule = (p, event) => {
-  if (p.unitPrice === null) {
-    return { change: move('REJECTED', 'REJECTED', `unknown sku: "${p.sku}" is not in the catalog`), commands: [], onLost: STEP };
+  const unknown = p.lines.find((line) => line.unitPrice === null);
+  if (unknown) {
+    return { change: move('REJECTED', 'REJECTED', `unknown sku: "${unknown.sku}" is not in the catalog`), commands: [], onLost: STEP };
   }
   return { commands: [{ type: 'debit', entryId: `debit:${p.purchaseId}`, amount: -p.amount, late: event.type === 'deadline-passed' }] };
 };

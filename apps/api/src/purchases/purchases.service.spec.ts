@@ -14,7 +14,16 @@ function rabbitStub(answer: (queue: string, message: any) => Promise<unknown>) {
 }
 
 function view(status: PurchaseView['status'], purchaseId = 'p1'): PurchaseView {
-  return { purchaseId, sku: 'S', quantity: 1, amount: 5, status, createdAt: '2026-12-01T10:00:00.000Z', updatedAt: '2026-12-01T10:00:01.000Z' };
+  return {
+    purchaseId,
+    sku: 'S',
+    quantity: 1,
+    amount: 5,
+    lines: [{ sku: 'S', quantity: 1, unitPrice: 5, amount: 5 }],
+    status,
+    createdAt: '2026-12-01T10:00:00.000Z',
+    updatedAt: '2026-12-01T10:00:01.000Z',
+  };
 }
 
 function env(settings: Partial<ApiEnv> = {}): ApiEnv {

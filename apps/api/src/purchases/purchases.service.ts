@@ -2,11 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { EMPTY, Observable } from 'rxjs';
 import {
+  AccountErrorCodes,
   AccountRpc,
   DomainError,
   GetPurchaseRequest,
   ListPurchasesRequest,
   PlacePurchaseRequest,
+  PurchaseLineRequest,
   PurchasePage,
   PurchaseStatus,
   PurchaseView,
@@ -32,6 +34,9 @@ export function purchaseIdFor(userId: string, key: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
+/** A checkout's key names a purchase apart from a single-item purchase with the same key. */
+const checkoutKey = (key: string) => `checkout\n${key}`;
+
 @Injectable()
 export class PurchasesService {
   /** Long polls under way, by user. */
@@ -49,6 +54,26 @@ export class PurchasesService {
     const unitPrice = await this.priceOf(sku);
     const request: PlacePurchaseRequest = { purchaseId, userId, sku, quantity, unitPrice };
     return this.rabbit.request(AccountRpc.PlacePurchase, request);
+  }
+
+  /**
+   * One purchase of every line (a checked-out cart), at the unit prices the shop confirmed. With a
+   * key, a repeat names the same purchase, which account records once.
+   */
+  placeLines(userId: string, lines: PurchaseLineRequest[], key?: string): Promise<PurchaseView> {
+    const purchaseId = key ? purchaseIdFor(userId, checkoutKey(key)) : randomUUID();
+    const request: PlacePurchaseRequest = { purchaseId, userId, lines };
+    return this.rabbit.request(AccountRpc.PlacePurchase, request);
+  }
+
+  /** The cart purchase an earlier checkout with this Idempotency-Key placed, if any. */
+  async findByKey(userId: string, key: string): Promise<PurchaseView | undefined> {
+    try {
+      return await this.read(userId, purchaseIdFor(userId, checkoutKey(key)));
+    } catch (error) {
+      if (error instanceof DomainError && error.code === AccountErrorCodes.PurchaseNotFound) return undefined;
+      throw error;
+    }
   }
 
   /**

@@ -27,6 +27,24 @@ describe(renderMail.name, () => {
     expect(sut.text).toContain('Hello a@example.com,');
   });
 
+  it('lists every line of a cart purchase, completed or cancelled', () => {
+    const lines = [
+      { sku: 'LAMP', quantity: 2, amount: 2000 },
+      { sku: 'DESK', quantity: 1, amount: 15000 },
+    ];
+    const data = { name: 'Ann', purchaseId: 'p-3', sku: 'LAMP', quantity: 3, amount: 17000, lines };
+    const completed = renderMail('purchase-completed', 'ann@example.com', data, 'USD');
+    expect(completed.subject).toBe('Your purchase of 2 items is confirmed');
+    const cancelled = renderMail('purchase-cancelled', 'ann@example.com', { ...data, reason: 'Not enough "DESK" left' }, 'USD');
+    expect(cancelled.subject).toBe('Your purchase of 2 items was cancelled and refunded');
+    for (const body of [completed.text, completed.html, cancelled.text]) {
+      expect(body).toContain('2 × LAMP: $20.00');
+      expect(body).toContain('1 × DESK: $150.00');
+      expect(body).toContain('$170.00');
+    }
+    expect(cancelled.text).toContain('DESK');
+  });
+
   it('shows the old and the new price of a price drop', () => {
     const sut = renderMail('price-drop', 'a@example.com', { sku: 'TV-1', itemName: 'Telly', oldPrice: 49900, newPrice: 39900 }, 'USD');
     expect(sut.subject).toBe('Price drop: Telly is now $399.00');

@@ -43,6 +43,12 @@ function greet(name: string | undefined, to: string): string {
   return `Hello ${name ?? to},`;
 }
 
+/** A cart purchase's lines, one paragraph each; undefined for a single-item purchase. */
+function cartLines(d: PurchaseCompletedMailData, money: (cents: number) => string): string[] | undefined {
+  if (!d.lines || d.lines.length < 2) return undefined;
+  return d.lines.map((line) => `${line.quantity} × ${line.sku}: ${money(line.amount)}`);
+}
+
 /** One small template per kind: subject, plain-text body and HTML body. */
 export function renderMail<K extends MailKind>(kind: K, to: string, data: DataOf[K], currency: string): RenderedMail {
   const money = (cents: number) => formatMoney(cents, currency);
@@ -53,6 +59,14 @@ export function renderMail<K extends MailKind>(kind: K, to: string, data: DataOf
     }
     case 'purchase-completed': {
       const d = data as PurchaseCompletedMailData;
+      const lines = cartLines(d, money);
+      if (lines) {
+        return compose(`Your purchase of ${lines.length} items is confirmed`, greet(d.name, to), [
+          `We have received your payment of ${money(d.amount)}, and these items are reserved for you:`,
+          ...lines,
+          `Purchase reference: ${d.purchaseId}`,
+        ]);
+      }
       return compose(`Your purchase of ${d.quantity} × ${d.sku} is confirmed`, greet(d.name, to), [
         `We have received your payment of ${money(d.amount)} for ${d.quantity} × ${d.sku}, and the item is reserved for you.`,
         `Purchase reference: ${d.purchaseId}`,
@@ -60,6 +74,15 @@ export function renderMail<K extends MailKind>(kind: K, to: string, data: DataOf
     }
     case 'purchase-cancelled': {
       const d = data as PurchaseCancelledMailData;
+      const lines = cartLines(d, money);
+      if (lines) {
+        return compose(`Your purchase of ${lines.length} items was cancelled and refunded`, greet(d.name, to), [
+          `We could not supply every item of your purchase: ${d.reason}. None of them was kept for you:`,
+          ...lines,
+          `The full amount of ${money(d.amount)} has been refunded to your balance.`,
+          `Purchase reference: ${d.purchaseId}`,
+        ]);
+      }
       return compose(`Your purchase of ${d.quantity} × ${d.sku} was cancelled and refunded`, greet(d.name, to), [
         `We could not supply ${d.quantity} × ${d.sku}: ${d.reason}.`,
         `The full amount of ${money(d.amount)} has been refunded to your balance.`,

@@ -53,6 +53,25 @@ export class ReservationsService {
     private readonly env: ShopEnv,
   ) {}
 
+  /**
+   * The commands of one purchase, one per line (each sku once): every line reserved, or none held.
+   * Each line is decided on its own sku's partition, as a single-line purchase is; when any line
+   * cannot be reserved, the lines that were are voided before the answer, which names the line that
+   * failed. A repeat (redelivery after a crash in between, another instance) re-reads each line's
+   * first decision and so reaches the same answer, and finishes giving back what a crash left held.
+   */
+  async handleAll(commands: SagaCommand[]): Promise<SagaOutcome> {
+    if (commands.length === 1) return this.handle(commands[0]);
+    const results = await Promise.all(commands.map((command) => this.handle(command)));
+    if (commands[0].type === 'void') return results[0];
+    if (results.every((result) => result.type === 'reserved')) return results[0];
+    const held = commands.filter((_, index) => results[index].type === 'reserved');
+    await Promise.all(held.map((command) => this.handle({ ...command, type: 'void' })));
+    const failures = results.filter((result): result is Extract<SagaOutcome, { type: 'failed' }> => result.type === 'failed');
+    // A line the shop refused says more than a line voided because of it (or voided by account).
+    return failures.find((failure) => failure.code !== 'VOIDED') ?? failures[0];
+  }
+
   /** Resolves once the decision is durable; the same purchase always gets the same answer. */
   handle(command: SagaCommand): Promise<SagaOutcome> {
     return new Promise<SagaOutcome>((resolve, reject) => {

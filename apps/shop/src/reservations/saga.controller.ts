@@ -1,9 +1,14 @@
 import { Controller, Logger } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
-import { MessageContracts, ReservationVoided, ReserveStock, StockReservationFailed, StockReserved, VoidReservation } from '@app/contracts';
+import { MessageContracts, ReservationVoided, ReserveStock, SagaLine, StockReservationFailed, StockReserved, VoidReservation } from '@app/contracts';
 import { RabbitClient, RabbitContext, RabbitEvent, RabbitRecord } from '@app/messaging';
 import { SagaCommand, SagaOutcome } from './reservation';
 import { ReservationsService } from './reservations.service';
+
+/** The purchase's lines: its `lines`, or its one sku. */
+function linesOf(m: ReserveStock | VoidReservation): SagaLine[] {
+  return m.lines && m.lines.length > 0 ? m.lines : [{ sku: m.sku, quantity: m.quantity }];
+}
 
 /** Shop's side of the purchase saga: answers every command on `shop.saga` once its decision is durable. */
 @Controller()
@@ -17,17 +22,18 @@ export class SagaController {
 
   @RabbitEvent(MessageContracts.ReserveStock)
   reserve(@Payload() m: ReserveStock, @Ctx() context: RabbitContext): Promise<void> {
-    return this.handle({ type: 'reserve', purchaseId: m.purchaseId, sku: m.sku, quantity: m.quantity }, context);
+    return this.handle('reserve', m, context);
   }
 
   @RabbitEvent(MessageContracts.VoidReservation)
   void(@Payload() m: VoidReservation, @Ctx() context: RabbitContext): Promise<void> {
-    return this.handle({ type: 'void', purchaseId: m.purchaseId, sku: m.sku, quantity: m.quantity }, context);
+    return this.handle('void', m, context);
   }
 
-  private async handle(command: SagaCommand, { meta }: RabbitContext): Promise<void> {
-    const outcome = await this.reservations.handle(command);
-    this.logger.log({ msg: 'saga command answered', command: command.type, purchaseId: command.purchaseId, sku: command.sku, outcome: outcome.type });
+  private async handle(type: SagaCommand['type'], m: ReserveStock | VoidReservation, { meta }: RabbitContext): Promise<void> {
+    const commands = linesOf(m).map((line): SagaCommand => ({ type, purchaseId: m.purchaseId, sku: line.sku, quantity: line.quantity }));
+    const outcome = await this.reservations.handleAll(commands);
+    this.logger.log({ msg: 'saga command answered', command: type, purchaseId: m.purchaseId, sku: m.sku, lines: commands.length, outcome: outcome.type });
     await this.reply(outcome, meta.correlationId);
   }
 

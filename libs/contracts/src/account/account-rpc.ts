@@ -1,5 +1,22 @@
 import { Type } from 'class-transformer';
-import { IsArray, IsEmail, IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
 
 /**
  * Queue names of the request/reply operations of the account app (their contracts: `AccountRpc` in topology.ts).
@@ -44,6 +61,7 @@ export const AccountErrorCodes = {
   ConcurrentChange: 'ACCOUNT.CONCURRENT_CHANGE',
   AdminPasswordMismatch: 'ACCOUNT.ADMIN_PASSWORD_MISMATCH',
   LedgerContended: 'LEDGER.CONTENDED',
+  DuplicateLine: 'PURCHASE.DUPLICATE_LINE',
 } as const;
 
 /** account → every api instance (routing key on `Exchanges.Commerce`): tokens older than `credentialsVersion` are void. */
@@ -81,13 +99,31 @@ export class CreditRequest {
   @IsString() @Length(1, 64) creditId: string;
 }
 
+/** A purchase holds at most this many lines (a cart's limit). */
+export const MAX_PURCHASE_LINES = 50;
+
+/** One line of a cart purchase, at the price the shop confirmed when the cart was checked out. */
+export class PurchaseLineRequest {
+  @IsString() @Length(1, 64) sku: string;
+  @Type(() => Number) @IsInt() @Min(1) @Max(100) quantity: number;
+  @Type(() => Number) @IsInt() @Min(0) unitPrice: number;
+}
+
+/** A single-item purchase (`sku`, `quantity`, `unitPrice`) or a cart purchase (`lines`, each sku once). */
 export class PlacePurchaseRequest {
   @IsUUID() purchaseId: string;
   @IsString() @Length(1, 64) userId: string;
-  @IsString() @Length(1, 64) sku: string;
-  @Type(() => Number) @IsInt() @Min(1) @Max(100) quantity: number;
+  @ValidateIf((r: PlacePurchaseRequest) => r.lines === undefined) @IsString() @Length(1, 64) sku?: string;
+  @ValidateIf((r: PlacePurchaseRequest) => r.lines === undefined) @Type(() => Number) @IsInt() @Min(1) @Max(100) quantity?: number;
   /** The catalog's price when the purchase was accepted; absent when the catalog does not know the sku. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) unitPrice?: number;
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_PURCHASE_LINES)
+  @ValidateNested({ each: true })
+  @Type(() => PurchaseLineRequest)
+  lines?: PurchaseLineRequest[];
 }
 
 export class GetPurchaseRequest {
@@ -131,11 +167,21 @@ export class BalanceView {
   @IsInt() @Min(0) balance: number;
 }
 
+/** One line of a purchase as its buyer sees it; `amount` = unitPrice × quantity. */
+export class PurchaseLineView {
+  @IsString() @Length(1, 64) sku: string;
+  @IsInt() @Min(1) quantity: number;
+  @IsInt() @Min(0) unitPrice: number;
+  @IsInt() @Min(0) amount: number;
+}
+
+/** `sku` and `quantity`: the single line's, or for a cart purchase the first line's sku and all units; `amount` = Σ lines. */
 export class PurchaseView {
   @IsString() @Length(1, 64) purchaseId: string;
   @IsString() @Length(1, 64) sku: string;
   @IsInt() @Min(1) quantity: number;
   @IsInt() @Min(0) amount: number;
+  @IsArray() @ValidateNested({ each: true }) @Type(() => PurchaseLineView) lines: PurchaseLineView[];
   @IsIn(PURCHASE_STATUSES) status: PurchaseStatus;
   @IsOptional() @IsString() reason?: string;
   @IsISO8601() createdAt: string;

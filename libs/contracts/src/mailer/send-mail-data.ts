@@ -1,4 +1,5 @@
-import { IsInt, IsOptional, IsString, Length, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Length, Min, ValidateNested } from 'class-validator';
 import type { MailKind } from '../mail/send-mail.command';
 
 /*
@@ -11,6 +12,14 @@ export class WelcomeMailData {
   @IsOptional() @IsString() @Length(1, 200) name?: string;
 }
 
+/** One line of a purchase in its mail. */
+export class PurchaseMailLine {
+  @IsString() @Length(1, 64) sku: string;
+  @IsInt() @Min(1) quantity: number;
+  /** Cents. */
+  @IsInt() @Min(0) amount: number;
+}
+
 export class PurchaseCompletedMailData {
   @IsOptional() @IsString() @Length(1, 200) name?: string;
   @IsString() @Length(1, 64) purchaseId: string;
@@ -18,6 +27,8 @@ export class PurchaseCompletedMailData {
   @IsInt() @Min(1) quantity: number;
   /** Cents. */
   @IsInt() @Min(0) amount: number;
+  /** Every line of the purchase (absent in mails of single-item purchases requested before lines existed). */
+  @IsOptional() @IsArray() @ArrayMaxSize(50) @ValidateNested({ each: true }) @Type(() => PurchaseMailLine) lines?: PurchaseMailLine[];
 }
 
 export class PurchaseCancelledMailData extends PurchaseCompletedMailData {

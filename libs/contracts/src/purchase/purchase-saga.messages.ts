@@ -1,4 +1,6 @@
-import { IsIn, IsInt, IsISO8601, IsString, Length, Max, Min } from 'class-validator';
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
 
 /**
  * The purchase saga between account and shop (choreography over the `commerce.v1` topic
@@ -21,11 +23,24 @@ export const SagaQueues = {
   Account: 'account.saga',
 } as const;
 
-/** account → shop: take `quantity` units of `sku` for this purchase, if that many are left. */
+/** One sku of a purchase and its units (a cart purchase has several, each sku once). */
+export class SagaLine {
+  @IsString() @Length(1, 64) sku: string;
+  @IsInt() @Min(1) @Max(100) quantity: number;
+}
+
+/** At most as many lines as a cart holds. */
+const MAX_SAGA_LINES = 50;
+
+/**
+ * account → shop: take `quantity` units of `sku` for this purchase, if that many are left; with
+ * `lines`, every line or none (`sku` and `quantity` are then the first line's).
+ */
 export class ReserveStock {
   @IsString() @Length(1, 64) purchaseId: string;
   @IsString() @Length(1, 64) sku: string;
   @IsInt() @Min(1) @Max(100) quantity: number;
+  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(MAX_SAGA_LINES) @ValidateNested({ each: true }) @Type(() => SagaLine) lines?: SagaLine[];
   @IsISO8601() requestedAt: string;
 }
 
@@ -37,6 +52,7 @@ export class VoidReservation {
   @IsString() @Length(1, 64) purchaseId: string;
   @IsString() @Length(1, 64) sku: string;
   @IsInt() @Min(1) @Max(100) quantity: number;
+  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(MAX_SAGA_LINES) @ValidateNested({ each: true }) @Type(() => SagaLine) lines?: SagaLine[];
 }
 
 /** shop → account: the units are taken. */
