@@ -5,6 +5,7 @@ import { CassandraHealthIndicator, CassandraModule } from '@app/cassandra';
 import { HealthModule, MetricsModule } from '@app/observability';
 import { AccountEnv } from './config/account.env';
 import { PurchasesModule } from './purchases/purchases.module';
+import { TopUpsModule } from './top-ups/top-ups.module';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -26,6 +27,7 @@ export class AccountModule {
         MetricsModule,
         UsersModule,
         PurchasesModule,
+        TopUpsModule,
       ],
       providers: [{ provide: AccountEnv, useValue: env }],
       exports: [AccountEnv],
