@@ -4,6 +4,8 @@ import { KafkaHealthIndicator, KafkaModule, RabbitmqHealthIndicator, RabbitmqMod
 import { CassandraHealthIndicator, CassandraModule } from '@app/cassandra';
 import { HealthModule, MetricsModule } from '@app/observability';
 import { ShopEnv } from './config/shop.env';
+import { InventoryGrpcHealthIndicator } from './inventory-grpc/inventory-grpc.health';
+import { InventoryGrpcModule } from './inventory-grpc/inventory-grpc.module';
 import { ItemsModule } from './items/items.module';
 import { ReservationsModule } from './reservations/reservations.module';
 
@@ -23,10 +25,14 @@ export class ShopModule {
           migrationsDir: join(__dirname, 'migrations'),
         }),
         RabbitmqModule.forRoot({ url: env.RABBITMQ_URL, prefetch: env.RABBITMQ_PREFETCH, connectionName: 'shop' }),
-        HealthModule.forIndicators([KafkaHealthIndicator, CassandraHealthIndicator, RabbitmqHealthIndicator]),
+        HealthModule.forIndicators(
+          [KafkaHealthIndicator, CassandraHealthIndicator, RabbitmqHealthIndicator, InventoryGrpcHealthIndicator],
+          [InventoryGrpcHealthIndicator],
+        ),
         MetricsModule,
         ItemsModule,
         ReservationsModule,
+        InventoryGrpcModule,
       ],
       providers: [{ provide: ShopEnv, useValue: env }],
       exports: [ShopEnv],

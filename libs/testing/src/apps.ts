@@ -20,6 +20,9 @@ export function appUrl(name: AppName): string {
   return `http://127.0.0.1:${appPort(name)}`;
 }
 
+/** The shared test shop's gRPC port (the inventory check at checkout), away from every HTTP port the tests use. */
+export const E2E_SHOP_GRPC_PORT = E2E_PORT_BASE + 34;
+
 /** The test apps cut off a request whose headers and body have not arrived after this long. */
 export const E2E_HTTP_REQUEST_TIMEOUT_MS = Number(process.env.HTTP_REQUEST_TIMEOUT_MS ?? 10_000);
 
@@ -48,6 +51,8 @@ export function appEnvironment(extra: Record<string, string> = {}): NodeJS.Proce
   };
   for (const name of APP_NAMES) env[`${name.toUpperCase()}_PORT`] = String(appPort(name));
   env.OPS_HEALTH_TARGETS = APP_NAMES.map((name) => `${name}=${appUrl(name)}`).join(',');
+  env.SHOP_GRPC_PORT = String(E2E_SHOP_GRPC_PORT);
+  env.SHOP_GRPC_URL = `127.0.0.1:${E2E_SHOP_GRPC_PORT}`;
   return { ...env, ...extra };
 }
 
@@ -152,7 +157,8 @@ export interface ExtraApp {
 export function startExtraApp(name: AppName, port: number, extraEnv: Record<string, string> = {}): ExtraApp {
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', name, 'src', 'main.js')], {
     cwd: ROOT,
-    env: appEnvironment({ [`${name.toUpperCase()}_PORT`]: String(port), ...extraEnv }),
+    // An extra shop serves gRPC beside its HTTP port (port + 100), not on the shared shop's.
+    env: appEnvironment({ [`${name.toUpperCase()}_PORT`]: String(port), ...(name === 'shop' ? { SHOP_GRPC_PORT: String(port + 100) } : {}), ...extraEnv }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let printed = '';

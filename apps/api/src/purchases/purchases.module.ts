@@ -4,5 +4,6 @@ import { PurchaseStatusController } from './purchase-status.controller';
 import { PurchasesController } from './purchases.controller';
 import { PurchasesService } from './purchases.service';
 
-@Module({ controllers: [PurchasesController, PurchaseStatusController], providers: [PurchasesService, PurchaseFollowers] })
+/** Exports PurchasesService: a checked-out cart is placed as a purchase too. */
+@Module({ controllers: [PurchasesController, PurchaseStatusController], providers: [PurchasesService, PurchaseFollowers], exports: [PurchasesService] })
 export class PurchasesModule {}

@@ -9,6 +9,10 @@ export class ShopEnv extends WithKafka(WithCassandra(WithRabbitmq(BaseEnv))) {
   @Port()
   SHOP_PORT = 3004;
 
+  /** The inventory check the api calls at checkout (gRPC), bound to HOST like the HTTP port. */
+  @Port()
+  SHOP_GRPC_PORT = 3014;
+
   /** How often the outbox relay looks for price changes not yet on Kafka (it also runs right after each change). */
   @IntInRange(50, 60_000)
   SHOP_OUTBOX_POLL_MS = 1_000;
