@@ -22,12 +22,12 @@ const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string> };
 type EnvClass = new () => object;
 
-const APPS: Record<string, { env: EnvClass; port: number; secrets: string[] }> = {
+const APPS: Record<string, { env: EnvClass; port: number; secrets: string[]; /** A gRPC port beside HTTP. */ grpcPort?: number }> = {
   api: { env: ApiEnv, port: new ApiEnv().API_PORT, secrets: ['JWT_SECRET', 'PAGE_TOKEN_SECRET', 'RABBITMQ_URL'] },
   ingest: { env: IngestEnv, port: new IngestEnv().INGEST_PORT, secrets: ['STORE_API_KEYS'] },
   process: { env: ProcessEnv, port: new ProcessEnv().PROCESS_PORT, secrets: [] },
   account: { env: AccountEnv, port: new AccountEnv().ACCOUNT_PORT, secrets: ['ADMIN_PASSWORD', 'PURCHASE_PAGE_TOKEN_SECRET', 'RABBITMQ_URL'] },
-  shop: { env: ShopEnv, port: new ShopEnv().SHOP_PORT, secrets: ['SHOP_PAGE_TOKEN_SECRET', 'RABBITMQ_URL'] },
+  shop: { env: ShopEnv, port: new ShopEnv().SHOP_PORT, secrets: ['SHOP_PAGE_TOKEN_SECRET', 'RABBITMQ_URL'], grpcPort: new ShopEnv().SHOP_GRPC_PORT },
   mailer: { env: MailerEnv, port: new MailerEnv().MAILER_PORT, secrets: ['RABBITMQ_URL'] },
 };
 const APP_NAMES = Object.keys(APPS);
@@ -118,7 +118,9 @@ describe.each([
     for (const [key, value] of Object.entries(d.spec.selector.matchLabels)) expect(podLabels[key]).toBe(value);
     expect(container(app).image).toMatch(/^retail-backend:/);
     expect(container(app).command).toEqual(['node', `dist/apps/${app}/src/main.js`]);
-    expect(container(app).ports).toEqual([expect.objectContaining({ name: 'http', containerPort: APPS[app].port })]);
+    const grpcPort = APPS[app].grpcPort;
+    const grpc = grpcPort === undefined ? [] : [expect.objectContaining({ name: 'grpc', containerPort: grpcPort })];
+    expect(container(app).ports).toEqual([expect.objectContaining({ name: 'http', containerPort: APPS[app].port }), ...grpc]);
     // What deploy/prometheus/prometheus.yml finds the pods by.
     expect(podLabels['app.kubernetes.io/part-of']).toBe('retail');
     expect(d.spec.template.metadata.annotations).toEqual(
@@ -128,7 +130,8 @@ describe.each([
     const service = find(all, 'Service', app)!;
     expect(service).toBeDefined();
     for (const [key, value] of Object.entries(service.spec.selector)) expect(podLabels[key]).toBe(value);
-    expect(service.spec.ports).toEqual([expect.objectContaining({ port: APPS[app].port, targetPort: 'http' })]);
+    const grpcService = grpcPort === undefined ? [] : [expect.objectContaining({ port: grpcPort, targetPort: 'grpc' })];
+    expect(service.spec.ports).toEqual([expect.objectContaining({ port: APPS[app].port, targetPort: 'http' }), ...grpcService]);
   });
 
   it.each(APP_NAMES)('%s: liveness on /health/live, readiness on /health/ready, on the app port', (app) => {

@@ -5,6 +5,7 @@ import { CassandraHealthIndicator, CassandraModule } from '@app/cassandra';
 import { RedisHealthIndicator, RedisModule } from '@app/http';
 import { HealthModule, MetricsModule } from '@app/observability';
 import { ApiEnv } from './config/api.env';
+import { CartModule } from './cart/cart.module';
 import { CatalogModule } from './catalog/catalog.module';
 import { AuthModule } from './auth';
 import { AccountsModule } from './accounts/accounts.module';
@@ -15,6 +16,7 @@ import { PurchasesModule } from './purchases/purchases.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { WatchlistModule } from './watchlist/watchlist.module';
 import { StockModule } from './stock/stock.module';
+import { TopUpsModule } from './top-ups/top-ups.module';
 
 @Module({})
 export class ApiModule {
@@ -46,10 +48,12 @@ export class ApiModule {
         RateLimitModule,
         AccountsModule,
         PurchasesModule,
+        CartModule,
         OpsModule,
         OpsPageModule,
         WatchlistModule,
         StockModule,
+        TopUpsModule,
         DocsModule,
       ],
       providers: [{ provide: ApiEnv, useValue: env }],

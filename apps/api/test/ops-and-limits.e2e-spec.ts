@@ -60,7 +60,8 @@ describe('ops view and rate limits (e2e)', () => {
   it('GET /v1/ops/health (admin): purchase outcomes by terminal status, counted once per purchase', async () => {
     const token = await admin();
     const before = (await call('GET', '/v1/ops/health', { token })).body.purchases;
-    expect(before).toEqual({ COMPLETED: expect.any(Number), REJECTED: expect.any(Number), CANCELLED: expect.any(Number) });
+    const counts = { COMPLETED: expect.any(Number), REJECTED: expect.any(Number), CANCELLED: expect.any(Number) };
+    expect(before).toEqual({ ...counts, cart: counts });
     const user = await registerUser('ops-outcomes');
     const sku = await createItem(5, 700);
     await credit(user.id, 1_000);
@@ -74,7 +75,7 @@ describe('ops view and rate limits (e2e)', () => {
       return counts && counts.COMPLETED > before.COMPLETED && counts.REJECTED > before.REJECTED ? counts : false;
     });
     // Nothing else buys while this suite runs: each purchase counts exactly once.
-    expect(after).toEqual({ COMPLETED: before.COMPLETED + 1, REJECTED: before.REJECTED + 1, CANCELLED: before.CANCELLED });
+    expect(after).toEqual({ COMPLETED: before.COMPLETED + 1, REJECTED: before.REJECTED + 1, CANCELLED: before.CANCELLED, cart: before.cart });
     expect(Object.keys((await call('GET', '/v1/ops/health')).body)).toEqual(['status']);
   });
 

@@ -113,7 +113,9 @@ describe("GET /ops, the operators' page, in headless Chromium (e2e)", () => {
     expect(await page.locator('#apps tbody tr').count()).toBe(APP_NAMES.length);
     await page.locator(`#lag tr[data-group="process"][data-topic="${Topics.StockEvents}"]`).waitFor();
     // Purchase outcomes: one row per terminal status, from account's counts.
-    for (const status of ['COMPLETED', 'REJECTED', 'CANCELLED']) await page.locator(`#purchases tr[data-purchase-status="${status}"] td.num`).waitFor();
+    for (const status of ['COMPLETED', 'REJECTED', 'CANCELLED']) await page.locator(`#purchases tr[data-purchase-status="${status}"] td.num.all`).waitFor();
+    // Top-ups: one row per status, from account's counts.
+    for (const status of ['SUCCEEDED', 'PENDING', 'FAILED']) await page.locator(`#top-ups tr[data-top-up-status="${status}"] td.num`).waitFor();
 
     const queue = page.locator(`#dead-letters tr[data-queue="${DEAD_LETTERS}"]`);
     const count = queue.locator('td.count');

@@ -110,6 +110,7 @@ describe('purchases (e2e, the saga between account and shop)', () => {
       sku,
       quantity: 1,
       amount: PRICE,
+      lines: [{ sku, quantity: 1, unitPrice: PRICE, amount: PRICE }],
       status: 'COMPLETED',
       createdAt: expect.stringMatching(/Z$/),
       updatedAt: expect.stringMatching(/Z$/),

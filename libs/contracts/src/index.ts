@@ -13,6 +13,7 @@ export * from './mailer/mailer-rpc';
 export * from './mailer/send-mail-data';
 export * from './account/account-rpc';
 export * from './account/email-address';
+export * from './account/top-ups';
 export * from './shop/item-changed.event';
 export * from './descriptors';
 export * from './topology';

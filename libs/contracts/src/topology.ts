@@ -24,6 +24,15 @@ import {
   RegisterRequest,
   UserRequest,
 } from './account/account-rpc';
+import {
+  ApplyPaymentEventRequest,
+  CreateTopUpRequest,
+  GetTopUpRequest,
+  PaymentEventOutcome,
+  TopUpCounts,
+  TopUpCountsRequest,
+  TopUpView,
+} from './account/top-ups';
 import { PriceChanged } from './catalog/price-changed.event';
 import { broadcastQueue, message, QueueContract, rpc, topic, workQueue } from './descriptors';
 import { SendMail } from './mail/send-mail.command';
@@ -131,6 +140,14 @@ export const AccountRpc = {
   ListPurchases: rpc(AccountRpcQueues.ListPurchases, ListPurchasesRequest, PurchasePage),
   /** The count of purchases in each terminal status, for the operators' health. */
   PurchaseOutcomes: rpc(AccountRpcQueues.PurchaseOutcomes, PurchaseOutcomesRequest, PurchaseOutcomes),
+  /** PENDING, with the paymentReference the user pays with; idempotent per topUpId. */
+  CreateTopUp: rpc(AccountRpcQueues.CreateTopUp, CreateTopUpRequest, TopUpView),
+  /** TOP_UP.NOT_FOUND (also for another user's). */
+  GetTopUp: rpc(AccountRpcQueues.GetTopUp, GetTopUpRequest, TopUpView),
+  /** Answered once durable (a succeeded payment credited); TOP_UP.UNKNOWN_PAYMENT_REFERENCE, TOP_UP.AMOUNT_MISMATCH. */
+  ApplyPaymentEvent: rpc(AccountRpcQueues.ApplyPaymentEvent, ApplyPaymentEventRequest, PaymentEventOutcome),
+  /** The count of top-ups in each status, for the operators' health. */
+  TopUpCounts: rpc(AccountRpcQueues.TopUpCounts, TopUpCountsRequest, TopUpCounts),
 } as const;
 
 /** Request/reply operations of shop. Errors come back as DomainErrors with the codes in `ShopErrorCodes`. */

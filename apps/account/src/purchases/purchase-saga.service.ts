@@ -175,7 +175,7 @@ export class PurchaseSagaService {
     if (change.status !== p.status) this.announce(moved);
     if (isTerminal(change.stage)) {
       purchaseOutcomes.inc({ status: change.status });
-      this.countOutcome(change.status as TerminalStatus, p.purchaseId);
+      this.countOutcome(change.status as TerminalStatus, p);
       purchaseDuration.observe({ status: change.status }, (now.getTime() - p.createdAt.getTime()) / 1000);
       this.logger.log({ msg: `purchase ${change.status}`, purchaseId: p.purchaseId, reason: change.reason ?? undefined });
       this.watchers.wake(moved);
@@ -188,8 +188,10 @@ export class PurchaseSagaService {
    * The durable count behind the operators' page. Not awaited (the saga does not wait for a statistic)
    * and never retried: a lost increment undercounts by one, a retried one could count twice.
    */
-  private countOutcome(status: TerminalStatus, purchaseId: string): void {
-    this.outcomes.add(status).catch((error: Error) => this.logger.warn({ msg: 'purchase outcome not counted', purchaseId, status, error: error.message }));
+  private countOutcome(status: TerminalStatus, p: Purchase): void {
+    this.outcomes
+      .add(status, { cart: p.lines.length > 1 })
+      .catch((error: Error) => this.logger.warn({ msg: 'purchase outcome not counted', purchaseId: p.purchaseId, status, error: error.message }));
   }
 
   /**

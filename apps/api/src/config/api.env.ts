@@ -1,10 +1,14 @@
 import { BaseEnv, IntInRange, Port, WithCassandra, WithKafka, WithRabbitmq, WithRedis } from '@app/config';
-import { IsNotEmpty, IsString, Matches, MinLength, NotEquals, ValidateIf } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsNotEmpty, IsNumber, IsPositive, IsString, Matches, Max, MinLength, NotEquals, ValidateIf } from 'class-validator';
 
 /** Only for development and tests: production refuses to start with it (or with no secret). */
 export const DEV_JWT_SECRET = 'dev-only-jwt-secret-do-not-use-in-production';
 
 export const DEV_PAGE_TOKEN_SECRET = 'dev-only-page-token-secret';
+
+/** Only for development and tests (the simulator `npm run pay` signs with it too): production refuses to start with it. */
+export const DEV_PAYMENT_WEBHOOK_SECRET = 'dev-only-payment-webhook-secret';
 
 const NAME_URL_LIST = /^[a-z0-9-]+=https?:\/\/[^,\s]+(,[a-z0-9-]+=https?:\/\/[^,\s]+)*$/;
 
@@ -68,6 +72,14 @@ export class ApiEnv extends WithRedis(WithKafka(WithCassandra(WithRabbitmq(BaseE
   @NotEquals(DEV_PAGE_TOKEN_SECRET, { message: 'PAGE_TOKEN_SECRET must be set to a secret of your own in production' })
   PAGE_TOKEN_SECRET = DEV_PAGE_TOKEN_SECRET;
 
+  // --- top-ups (POST /v1/payments/webhook) ---
+  /** The secret shared with the payment provider: each webhook is signed with HMAC-SHA256 under it (Payment-Signature). */
+  @IsString()
+  @MinLength(16)
+  @ValidateIf((env: ApiEnv) => env.NODE_ENV === 'production')
+  @NotEquals(DEV_PAYMENT_WEBHOOK_SECRET, { message: 'PAYMENT_WEBHOOK_SECRET must be set to the secret your payment provider gave you in production' })
+  PAYMENT_WEBHOOK_SECRET = DEV_PAYMENT_WEBHOOK_SECRET;
+
   // --- purchase streams (GET /v1/purchases/{id}/events) ---
   /** Event streams one api instance holds open at once; past it, 503 with Retry-After. */
   @IntInRange(1, 1_000_000)
@@ -85,6 +97,31 @@ export class ApiEnv extends WithRedis(WithKafka(WithCassandra(WithRabbitmq(BaseE
   /** How long an item read from shop is served from this instance's cache; shop's change notices evict it sooner. */
   @IntInRange(0, 600_000)
   CATALOG_CACHE_TTL_MS = 2_000;
+
+  // --- cart (Redis) and checkout (gRPC to shop) ---
+  /** A cart is forgotten this many days after its last change; decimals allowed (0.5 = 12 hours). */
+  @Transform(({ value }) => Number(value))
+  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'CART_TTL_DAYS must be a number of days greater than 0 (decimals allowed)' })
+  @IsPositive({ message: 'CART_TTL_DAYS must be a number of days greater than 0 (decimals allowed)' })
+  @Max(3650)
+  CART_TTL_DAYS = 30;
+
+  /** When set (> 0), the cart's time to live in seconds instead of CART_TTL_DAYS (tests use a few seconds). */
+  @IntInRange(0, 315_360_000)
+  CART_TTL_SECONDS = 0;
+
+  /** shop's gRPC endpoint (host:port) for the inventory check at checkout. */
+  @Matches(/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):\d{1,5}$/, { message: 'SHOP_GRPC_URL must be host:port (e.g. 127.0.0.1:3014)' })
+  SHOP_GRPC_URL = '127.0.0.1:3014';
+
+  /** The deadline of every gRPC call to shop; past it the checkout answers 503 and buys nothing. */
+  @IntInRange(50, 60_000)
+  SHOP_GRPC_DEADLINE_MS = 2_000;
+
+  /** The cart's time to live, in milliseconds. */
+  get cartTtlMs(): number {
+    return this.CART_TTL_SECONDS > 0 ? this.CART_TTL_SECONDS * 1000 : Math.max(1, Math.round(this.CART_TTL_DAYS * 86_400_000));
+  }
 
   // --- ops ---
   @Matches(NAME_URL_LIST, { message: 'OPS_HEALTH_TARGETS must be a comma-separated list of name=http://host:port' })

@@ -12,7 +12,9 @@ function subject(lag: (pairs: { group: string; topic: string }[]) => GroupLag[],
     const host = new URL(String(url)).hostname.split('.')[0];
     return new Response(JSON.stringify({ status: ready[host] ? 'ok' : 'error' }), { status: ready[host] ? 200 : 503 });
   });
-  const rabbit = { request: jest.fn(async () => ({ COMPLETED: 3, REJECTED: 1, CANCELLED: 0 })) };
+  const outcomes = { COMPLETED: 3, REJECTED: 1, CANCELLED: 0, cart: { COMPLETED: 1, REJECTED: 0, CANCELLED: 0 } };
+  const topUps = { PENDING: 2, SUCCEEDED: 5, FAILED: 1 };
+  const rabbit = { request: jest.fn(async (contract: { pattern: string }) => (contract.pattern.endsWith('top-up-counts') ? topUps : outcomes)) };
   return { sut: new OpsService(env, consumerLag as unknown as ConsumerLag, rabbit as unknown as RabbitClient), consumerLag, rabbit };
 }
 
@@ -62,14 +64,16 @@ describe(OpsService.name, () => {
     expect(global.fetch).toHaveBeenCalledTimes(2);
   });
 
-  it('reports the purchase outcomes that account counts, and null (never a failure) when account does not answer', async () => {
+  it('reports the purchase outcomes and top-ups that account counts, and null (never a failure) when account does not answer', async () => {
     const { sut, rabbit } = subject(lagOf({}), { api: true, process: true });
-    expect((await sut.health()).purchases).toEqual({ COMPLETED: 3, REJECTED: 1, CANCELLED: 0 });
+    const { purchases, topUps } = await sut.health();
+    expect(purchases).toEqual({ COMPLETED: 3, REJECTED: 1, CANCELLED: 0, cart: { COMPLETED: 1, REJECTED: 0, CANCELLED: 0 } });
+    expect(topUps).toEqual({ PENDING: 2, SUCCEEDED: 5, FAILED: 1 });
     jest.restoreAllMocks();
     const silent = subject(lagOf({}), { api: true, process: true });
     silent.rabbit.request.mockRejectedValue(new Error('no answer within 3000 ms'));
     const health = await silent.sut.health();
-    expect({ status: health.status, purchases: health.purchases }).toEqual({ status: 'ok', purchases: null });
-    expect(rabbit.request).toHaveBeenCalledTimes(1);
+    expect({ status: health.status, purchases: health.purchases, topUps: health.topUps }).toEqual({ status: 'ok', purchases: null, topUps: null });
+    expect(rabbit.request).toHaveBeenCalledTimes(2);
   });
 });

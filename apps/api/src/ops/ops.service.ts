@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AccountRpc, ConsumerGroupContracts, PurchaseOutcomes, PurchaseOutcomesRequest } from '@app/contracts';
+import { AccountRpc, ConsumerGroupContracts, PurchaseOutcomes, PurchaseOutcomesRequest, RpcContract, TopUpCounts, TopUpCountsRequest } from '@app/contracts';
 import { ConsumerLag, RabbitClient, RabbitRecord } from '@app/messaging';
 import { ApiEnv } from '../config/api.env';
 
@@ -17,8 +17,10 @@ export interface OpsHealth {
   status: 'ok' | 'degraded' | 'down';
   services: Record<string, { status: ServiceStatus; details: unknown }>;
   consumers: ConsumerLagView[];
-  /** How many purchases ended in each terminal status; null when account did not answer in time. */
+  /** How many purchases ended in each terminal status (and carts among them); null when account did not answer in time. */
   purchases: PurchaseOutcomes | null;
+  /** How many top-ups are in each status; null when account did not answer in time. */
+  topUps: TopUpCounts | null;
 }
 
 const PROBE_TIMEOUT_MS = 3_000;
@@ -65,10 +67,11 @@ export class OpsService {
 
   private async probeAll(): Promise<OpsHealth> {
     const targets = this.env.opsHealthTargets;
-    const [results, consumers, purchases] = await Promise.all([
+    const [results, consumers, purchases, topUps] = await Promise.all([
       Promise.all(targets.map((target) => this.probe(target.url))),
       this.consumers(),
-      this.purchaseOutcomes(),
+      this.countsFromAccount(AccountRpc.PurchaseOutcomes, {} satisfies PurchaseOutcomesRequest),
+      this.countsFromAccount(AccountRpc.TopUpCounts, {} satisfies TopUpCountsRequest),
     ]);
     const services: OpsHealth['services'] = {};
     targets.forEach((target, i) => (services[target.name] = results[i]));
@@ -76,14 +79,13 @@ export class OpsService {
     // Lag that cannot be read is not known to be fine.
     const lagging = consumers.some((c) => c.lag === null || c.lag > this.env.OPS_LAG_DEGRADED);
     const status = up === 0 ? 'down' : up < results.length || lagging ? 'degraded' : 'ok';
-    return { status, services, consumers, purchases };
+    return { status, services, consumers, purchases, topUps };
   }
 
   /** From account, within the probes' time; an account that cannot tell shows as unknown, never fails the answer. */
-  private purchaseOutcomes(): Promise<PurchaseOutcomes | null> {
-    const request = new RabbitRecord<PurchaseOutcomesRequest>({}, { timeoutMs: PROBE_TIMEOUT_MS });
+  private countsFromAccount<Req extends object, Rep extends object>(contract: RpcContract<Req, Rep>, request: Req): Promise<Rep | null> {
     // The reply is checked against its contract (unknown fields stripped) before it gets here.
-    return this.rabbit.request(AccountRpc.PurchaseOutcomes, request).catch(() => null);
+    return this.rabbit.request(contract, new RabbitRecord<Req>(request, { timeoutMs: PROBE_TIMEOUT_MS })).catch(() => null);
   }
 
   private async readLag(): Promise<ConsumerLagView[]> {

@@ -48,6 +48,17 @@ export const AccountRpcQueues = {
   ListPurchases: 'account.rpc.list-purchases',
   /** PurchaseOutcomesRequest → PurchaseOutcomes: how many purchases ended in each terminal status (for operators). */
   PurchaseOutcomes: 'account.rpc.purchase-outcomes',
+  /** CreateTopUpRequest → TopUpView (PENDING, with its paymentReference); idempotent per topUpId. */
+  CreateTopUp: 'account.rpc.create-top-up',
+  /** GetTopUpRequest → TopUpView; TOP_UP.NOT_FOUND (also for another user's). */
+  GetTopUp: 'account.rpc.get-top-up',
+  /**
+   * ApplyPaymentEventRequest → PaymentEventOutcome, answered once the effect is durable; idempotent per
+   * eventId and credited once per top-up. TOP_UP.UNKNOWN_PAYMENT_REFERENCE, TOP_UP.AMOUNT_MISMATCH (invalid).
+   */
+  ApplyPaymentEvent: 'account.rpc.apply-payment-event',
+  /** TopUpCountsRequest → TopUpCounts: how many top-ups are in each status (for operators). */
+  TopUpCounts: 'account.rpc.top-up-counts',
 } as const;
 
 export const AccountErrorCodes = {
@@ -196,10 +207,15 @@ export class PurchaseOutcomesRequest {}
  * account instance whose write moved each one there (a crash between that write and the count loses
  * one, never adds one).
  */
-export class PurchaseOutcomes {
+export class OutcomeCounts {
   @IsInt() @Min(0) COMPLETED: number;
   @IsInt() @Min(0) REJECTED: number;
   @IsInt() @Min(0) CANCELLED: number;
+}
+
+export class PurchaseOutcomes extends OutcomeCounts {
+  /** Of those, the purchases of several lines (checked-out carts). */
+  @ValidateNested() @Type(() => OutcomeCounts) cart: OutcomeCounts;
 }
 
 export class PurchasePage {

@@ -8,6 +8,7 @@ const INSPECT_LIMIT = 100;
 const PAYLOAD_CHARS = 10_000;
 const SESSION_KEY = 'retail-ops-session';
 const STATUS_ORDER = ['COMPLETED', 'PENDING', 'REJECTED', 'CANCELLED'];
+const TOP_UP_ORDER = ['SUCCEEDED', 'PENDING', 'FAILED'];
 
 const $ = (id) => document.getElementById(id);
 
@@ -213,7 +214,10 @@ function renderHealth(health) {
   $('purchases-card').hidden = !purchases;
   if (purchases) {
     const rank = (status) => (STATUS_ORDER.includes(status) ? STATUS_ORDER.indexOf(status) : STATUS_ORDER.length);
-    const statuses = Object.keys(purchases).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+    const cart = purchases.cart && typeof purchases.cart === 'object' ? purchases.cart : {};
+    const statuses = Object.keys(purchases)
+      .filter((key) => key !== 'cart')
+      .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
     fillTable(
       $('purchases'),
       statuses.map((status) =>
@@ -221,10 +225,28 @@ function renderHealth(health) {
           'tr',
           { 'data-purchase-status': status },
           el('th', { scope: 'row', text: status }),
-          el('td', { class: 'num', text: Number(purchases[status]).toLocaleString() }),
+          el('td', { class: 'num all', text: Number(purchases[status]).toLocaleString() }),
+          el('td', { class: 'num cart', text: Number(cart[status] ?? 0).toLocaleString() }),
         ),
       ),
       'No purchases yet.',
+    );
+  }
+
+  const topUps = health.topUps && typeof health.topUps === 'object' ? health.topUps : undefined;
+  $('top-ups-card').hidden = !topUps;
+  if (topUps) {
+    fillTable(
+      $('top-ups'),
+      TOP_UP_ORDER.filter((status) => status in topUps).map((status) =>
+        el(
+          'tr',
+          { 'data-top-up-status': status },
+          el('th', { scope: 'row', text: status }),
+          el('td', { class: 'num', text: Number(topUps[status]).toLocaleString() }),
+        ),
+      ),
+      'No top-ups yet.',
     );
   }
 }
