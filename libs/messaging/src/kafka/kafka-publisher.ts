@@ -6,7 +6,9 @@ import { KAFKA } from './kafka.module';
 
 export interface OutgoingMessage {
   key: string;
-  value: object;
+  /** The value, encoded here as JSON; or, with `json`, already encoded by the producer (then absent). */
+  value?: object;
+  json?: string;
   messageId: string;
   correlationId?: string;
   /** Extra headers (e.g. the dead-letter reason). */
@@ -104,7 +106,7 @@ export class KafkaPublisher implements OnModuleInit, OnApplicationShutdown {
         [MessageHeaders.SchemaVersion]: this.schemaVersion,
       };
       if (context) Object.assign(headers, context);
-      return { key: m.key, value: JSON.stringify(m.value), headers };
+      return { key: m.key, value: m.json ?? JSON.stringify(m.value), headers };
     });
     // Split into parts that each fit one request; the call resolves when every part is acknowledged.
     const parts: Promise<void>[] = [];

@@ -14,6 +14,14 @@ export interface KafkaRecord<T> {
   correlationId?: string;
 }
 
+/** A record whose value is already JSON text (see {@link KafkaClient.dispatchEncoded}). */
+export interface EncodedKafkaRecord {
+  key: string;
+  json: string;
+  messageId: string;
+  correlationId?: string;
+}
+
 /**
  * Nest's ClientProxy over Kafka, through the topic contracts of libs/contracts. `emit(topic,
  * records)` makes sure the topic and its dead-letter topic exist (laid out as the contract and the
@@ -77,6 +85,18 @@ export class KafkaClient extends ClientProxy {
     }
     await this.prepare(contract);
     await this.publisher.publish(this.topicOf(contract), list);
+  }
+
+  /**
+   * `dispatch` for records their producer already validated and encoded as JSON, once: only the text
+   * is held until Kafka acknowledged it (an upload of 50,000 events keeps one string per event, not
+   * the event as well). Only for topics whose contract has a hand-written `decode`, whose producer
+   * applies the same rules before it encodes; a class-validator contract needs the value to check it.
+   */
+  async dispatchEncoded(contract: TopicContract, records: EncodedKafkaRecord[]): Promise<void> {
+    if (!contract.decode) throw new Error(`refusing pre-encoded ${contract.topic} records: its contract is checked on the value (use dispatch)`);
+    await this.prepare(contract);
+    await this.publisher.publish(this.topicOf(contract), records);
   }
 
   /** Makes sure the topic and its dead-letter topic exist; done once, again after a failure. */
