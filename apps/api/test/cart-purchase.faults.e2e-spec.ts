@@ -1,6 +1,6 @@
-import { APP_NAMES, appUrl, killApp, startApp, waitFor, waitReady } from '@app/testing';
+import { everyAppReady, killApp, startApp, waitFor } from '@app/testing';
 import { balanceOf, call, createItem, credit, itemQuantity, registerUser, TestUser, unique } from './support/commerce';
-import { allPurchases } from './support/saga-faults';
+import { allPurchases, MAILDEV_URL } from './support/saga-faults';
 
 jest.setTimeout(600_000);
 
@@ -72,19 +72,9 @@ async function expectConserved(users: TestUser[], initial: Map<string, number>, 
   return all;
 }
 
-async function everyAppReady(): Promise<void> {
-  await Promise.all(APP_NAMES.map((name) => waitReady(name, 180_000)));
-}
-
 describe('cart purchases under races and crashes (e2e, faults)', () => {
   afterAll(async () => {
-    for (const name of ['account', 'shop'] as const) {
-      const live = await fetch(`${appUrl(name)}/health/live`)
-        .then((r) => r.ok)
-        .catch(() => false);
-      if (!live) startApp(name);
-    }
-    await everyAppReady();
+    await everyAppReady(); // starts again an app a test left dead
   }, 300_000);
 
   it('two buyers checking out the last units: never both paid, and nothing else is bought for the one left out', async () => {
@@ -123,6 +113,20 @@ describe('cart purchases under races and crashes (e2e, faults)', () => {
       expect(p.reason).toContain(scarce);
     }
     expect(await itemQuantity(plenty)).toBe(98);
+
+    // One confirmation, listing every line of the cart.
+    const mail = await waitFor(
+      'the confirmation mail',
+      async () => {
+        const mails = (await (await fetch(`${MAILDEV_URL}/email`)).json()) as { headers: Record<string, string>; text: string }[];
+        const ours = mails.filter((m) => m.headers['x-mail-id'] === `purchase-completed:${completed[0].purchaseId}`);
+        return ours.length > 0 ? ours : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    expect(mail).toHaveLength(1);
+    expect(mail[0].text).toContain(`2 × ${plenty}`);
+    expect(mail[0].text).toContain(`3 × ${scarce}`);
   });
 
   it('kill -9 of account, then of shop, during 60 cart checkouts: every purchase terminal, money and every line stock exact', async () => {

@@ -1,4 +1,4 @@
-import { APP_NAMES, appUrl, infra, itWhenControlledHere, killApp, startApp, waitFor, waitReady } from '@app/testing';
+import { appUrl, everyAppReady, infra, itWhenControlledHere, killApp, startApp, waitFor } from '@app/testing';
 import { balanceOf, buy, createItem, credit, itemQuantity, registerUser, TestUser, unique } from './support/commerce';
 import { allPurchases } from './support/saga-faults';
 
@@ -47,10 +47,6 @@ async function expectConserved(users: TestUser[], sku: string, initialQuantity: 
   return { all, settledInMs: Date.now() - started, sold };
 }
 
-async function everyAppReady(): Promise<void> {
-  await Promise.all(APP_NAMES.map((name) => waitReady(name, 180_000)));
-}
-
 async function setup(userCount: number, quantity: number): Promise<{ users: TestUser[]; sku: string }> {
   const users = await Promise.all(Array.from({ length: userCount }, () => registerUser('fault')));
   await Promise.all(users.map((u) => credit(u.id, CREDIT)));
@@ -63,13 +59,7 @@ const itRestartingRabbitmq = itWhenControlledHere('rabbitmq', 'RabbitMQ');
 describe('purchases survive crashes and a broker restart (e2e, faults)', () => {
   afterAll(async () => {
     infra('up', 'rabbitmq'); // leaves a broker it did not start alone
-    for (const name of ['account', 'shop'] as const) {
-      const ready = await fetch(`${appUrl(name)}/health/live`)
-        .then((r) => r.ok)
-        .catch(() => false);
-      if (!ready) startApp(name);
-    }
-    await everyAppReady();
+    await everyAppReady(); // starts again an app a test left dead
   }, 300_000);
 
   it('kill -9 of account, then of shop, during 200 concurrent purchases: every purchase terminal, money and stock conserved', async () => {

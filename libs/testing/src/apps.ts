@@ -94,9 +94,15 @@ export async function isLive(name: AppName): Promise<boolean> {
   );
 }
 
-/** Every app of the shared system running and ready (started again if a test left one down). */
+/**
+ * Every app of the shared system running and ready: started again if a test left one down (its
+ * process gone), waited for if it is still starting (a test restarted it).
+ */
 export async function everyAppReady(): Promise<void> {
-  for (const name of APP_NAMES) if (!(await isLive(name))) startApp(name);
+  for (const name of APP_NAMES) {
+    const pid = readState()[name]?.pid;
+    if (!(await isLive(name)) && (pid === undefined || !isAlive(pid))) startApp(name);
+  }
   await Promise.all(APP_NAMES.map((name) => waitReady(name, 180_000)));
 }
 
