@@ -1,4 +1,4 @@
-import { appUrl, everyAppReady, killApp, startApp, waitFor, waitReady } from '@app/testing';
+import { appUrl, E2E_PORT_BASE, E2E_SHOP_GRPC_PORT, everyAppReady, killApp, startApp, startExtraApp, waitFor, waitReady } from '@app/testing';
 import { balanceOf, call, createItem, credit, itemQuantity, registerUser } from './support/commerce';
 
 jest.setTimeout(180_000);
@@ -21,6 +21,19 @@ describe('checkout while shop does not answer gRPC (e2e, faults)', () => {
     const ready = await readiness(appUrl('shop'));
     expect(ready.status).toBe(200);
     expect(ready.body.details?.grpc).toEqual(expect.objectContaining({ status: 'up' }));
+  });
+
+  it('a second shop on the same host, whose gRPC port is taken, still starts and serves, and says who serves the port', async () => {
+    const second = startExtraApp('shop', E2E_PORT_BASE + 44, { SHOP_GRPC_PORT: String(E2E_SHOP_GRPC_PORT) });
+    try {
+      await second.ready();
+      const ready = await readiness(second.url);
+      expect(ready.body.details?.grpc).toEqual({ status: 'up', port: E2E_SHOP_GRPC_PORT, servedBy: 'another process' });
+      expect(second.output()).toMatch(/gRPC port \d+ is in use by another process/);
+    } finally {
+      await second.stop();
+    }
+    expect((await readiness(appUrl('shop'))).status).toBe(200);
   });
 
   it('shop frozen (SIGSTOP): checkout is a 503 within the deadline that says nothing was bought, and nothing is; the api stays ready; after SIGCONT the cart is intact', async () => {

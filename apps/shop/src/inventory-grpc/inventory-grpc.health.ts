@@ -5,7 +5,7 @@ import { firstValueFrom, Observable } from 'rxjs';
 import { CheckLinesReply, CheckLinesRequest, InventoryGrpc, inventoryGrpcOptions } from '@app/contracts/shop/inventory-grpc';
 import { probe, ReadinessIndicator } from '@app/observability';
 import { ShopEnv } from '../config/shop.env';
-import { grpcAddress } from './inventory-grpc.server';
+import { grpcAddress, inventoryGrpcBinding } from './inventory-grpc.server';
 
 const CHECK_MS = 2_500;
 
@@ -38,7 +38,8 @@ export class InventoryGrpcHealthIndicator implements ReadinessIndicator, OnModul
         this.client = undefined;
         throw error;
       }
-      return { port: this.env.SHOP_GRPC_PORT };
+      // The port answers; when another process holds it, this instance serves HTTP and the saga only.
+      return inventoryGrpcBinding.servedHere ? { port: this.env.SHOP_GRPC_PORT } : { port: this.env.SHOP_GRPC_PORT, servedBy: 'another process' };
     });
   }
 

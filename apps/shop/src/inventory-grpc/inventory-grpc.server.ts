@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ServerGrpc } from '@nestjs/microservices';
 import { inventoryGrpcOptions } from '@app/contracts/shop/inventory-grpc';
 import { ShopEnv } from '../config/shop.env';
@@ -16,7 +16,34 @@ export function grpcAddress(host: string, port: number): string {
  */
 @Injectable()
 export class InventoryGrpcServer extends ServerGrpc {
-  constructor(env: ShopEnv) {
+  private readonly log = new Logger(InventoryGrpcServer.name);
+
+  constructor(private readonly env: ShopEnv) {
     super({ ...inventoryGrpcOptions(grpcAddress(env.HOST, env.SHOP_GRPC_PORT)), gracefulShutdown: true });
   }
+
+  /**
+   * A second shop on the same host finds the gRPC port taken by the first: it then serves the saga
+   * and its HTTP port without the inventory check (the api calls one address, SHOP_GRPC_URL, which
+   * the first serves), says so, and readiness tells who serves the port, instead of failing to start.
+   */
+  override async listen(callback: (error?: unknown, ...rest: unknown[]) => void): Promise<void> {
+    await super.listen((error?: unknown, ...rest: unknown[]) => {
+      if (!isAddressInUse(error)) return callback(error, ...rest);
+      inventoryGrpcBinding.servedHere = false;
+      this.log.warn(
+        `gRPC port ${this.env.SHOP_GRPC_PORT} is in use by another process: this shop instance serves no inventory checks ` +
+          '(set SHOP_GRPC_PORT to a free port for it to serve them)',
+      );
+      callback();
+    });
+  }
+}
+
+/** Whether this process serves the inventory check on SHOP_GRPC_PORT (false: the port was taken). */
+export const inventoryGrpcBinding = { servedHere: true };
+
+/** grpc-js reports a port in use as "No address added ... [listen EADDRINUSE: ...]". */
+function isAddressInUse(error: unknown): boolean {
+  return error instanceof Error && /EADDRINUSE/.test(error.message);
 }
