@@ -17,7 +17,7 @@ import { MailPublisher } from '../mail/mail.publisher';
 import { UsersService } from '../users/users.service';
 import { OpenPurchaseAges } from './open-purchase-ages';
 import { PurchaseOutcomesRepository, TerminalStatus } from './purchase-outcomes.repository';
-import { purchaseView } from './purchase.mapper';
+import { lineViews, purchaseView } from './purchase.mapper';
 import { Purchase, PurchaseRepository } from './purchase.repository';
 import { PurchaseWatchers } from './purchase-watchers';
 import { decide, isOrphanMarker, isTerminal, SagaChange, SagaCommand, SagaEvent, SagaSettings } from './saga';
@@ -241,7 +241,7 @@ export class PurchaseSagaService {
       case 'mail': {
         const user = await this.users.findUser(p.userId);
         if (!user) return undefined;
-        const lines = p.lines.map((line) => ({ sku: line.sku, quantity: line.quantity, amount: (line.unitPrice ?? 0) * line.quantity }));
+        const lines = lineViews(p).map(({ sku, quantity, amount }) => ({ sku, quantity, amount }));
         const data = { name: user.name, purchaseId: p.purchaseId, sku: p.sku, quantity: p.quantity, amount: p.amount, lines };
         await this.mail.send(command.messageId, user.email, command.template, command.reason === undefined ? data : { ...data, reason: command.reason });
         return undefined;

@@ -1,17 +1,13 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { ClientGrpc } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
-import { firstValueFrom, Observable } from 'rxjs';
-import { CheckedLine, CheckLinesReply, CheckLinesRequest, InventoryGrpc, RequestedLine } from '@app/contracts/shop/inventory-grpc';
+import { firstValueFrom } from 'rxjs';
+import { CheckedLine, CheckLinesReply, InventoryClientStub, InventoryGrpc, RequestedLine } from '@app/contracts/shop/inventory-grpc';
 import { ApiEnv } from '../config/api.env';
 import { CartErrors } from './cart.errors';
 
 /** The ClientsModule name of the gRPC client of shop's inventory. */
 export const SHOP_INVENTORY = Symbol('SHOP_INVENTORY');
-
-interface InventoryStub {
-  checkLines(request: CheckLinesRequest, options: { deadline: number }): Observable<CheckLinesReply>;
-}
 
 /**
  * shop's inventory check over Nest's gRPC transport, every call with a deadline of
@@ -21,7 +17,7 @@ interface InventoryStub {
 @Injectable()
 export class InventoryClient implements OnModuleInit {
   private readonly logger = new Logger(InventoryClient.name);
-  private stub!: InventoryStub;
+  private stub!: InventoryClientStub;
 
   constructor(
     @Inject(SHOP_INVENTORY) private readonly client: ClientGrpc,
@@ -29,7 +25,7 @@ export class InventoryClient implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.stub = this.client.getService<InventoryStub>(InventoryGrpc.service);
+    this.stub = this.client.getService<InventoryClientStub>(InventoryGrpc.service);
   }
 
   /** One answer per line, in order. */

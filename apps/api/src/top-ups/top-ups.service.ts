@@ -68,11 +68,10 @@ export class TopUpsService {
   }
 
   /**
-   * One delivery of the provider's webhook: authenticated, then checked, then applied by account,
-   * which answers once the effect is durable (a succeeded payment is on the balance).
+   * One authenticated delivery of the provider's webhook (see {@link assertSigned}): checked, then
+   * applied by account, which answers once the effect is durable (a succeeded payment is on the balance).
    */
-  async receive(signature: string | string[] | undefined, rawBody: Buffer, body: unknown): Promise<PaymentEventOutcome> {
-    this.assertSigned(signature, rawBody);
+  async receive(body: unknown): Promise<PaymentEventOutcome> {
     return this.rabbit.request(AccountRpc.ApplyPaymentEvent, parsePaymentEvent(body));
   }
 }

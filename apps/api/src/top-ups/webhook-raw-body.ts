@@ -11,7 +11,7 @@ export const PAYMENT_WEBHOOK_ROUTE = '/v1/payments/webhook';
 const RAW_BODY = Symbol('payment-webhook-raw-body');
 type WithRawBody = FastifyRequest & { [RAW_BODY]?: Buffer };
 
-/** The webhook's body bytes exactly as they arrived (what the provider signed); undefined when it had no body. */
+/** The webhook's body bytes exactly as they arrived, once their signature checked out; undefined when it had no body. */
 export function rawBodyOf(request: FastifyRequest): Buffer | undefined {
   return (request as WithRawBody)[RAW_BODY];
 }
@@ -44,9 +44,9 @@ export class WebhookRawBody implements OnModuleInit {
         },
         flush(next) {
           const raw = Buffer.concat(chunks);
-          (request as WithRawBody)[RAW_BODY] = raw;
           try {
             topUps.assertSigned(request.headers[PAYMENT_SIGNATURE_HEADER], raw);
+            (request as WithRawBody)[RAW_BODY] = raw;
             next();
           } catch (error) {
             next(error as Error);

@@ -1,17 +1,13 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { ClientGrpcProxy } from '@nestjs/microservices';
-import { firstValueFrom, Observable } from 'rxjs';
-import { CheckLinesReply, CheckLinesRequest, InventoryGrpc, inventoryGrpcOptions } from '@app/contracts/shop/inventory-grpc';
+import { firstValueFrom } from 'rxjs';
+import { InventoryClientStub, InventoryGrpc, inventoryGrpcOptions } from '@app/contracts/shop/inventory-grpc';
 import { probe, ReadinessIndicator } from '@app/observability';
 import { ShopEnv } from '../config/shop.env';
 import { grpcAddress, inventoryGrpcBinding } from './inventory-grpc.server';
 
 const CHECK_MS = 2_500;
-
-interface InventoryStub {
-  checkLines(request: CheckLinesRequest, options: { deadline: number }): Observable<CheckLinesReply>;
-}
 
 /**
  * Ready when shop's own gRPC server answers a call (an empty CheckLines, which reads nothing)
@@ -30,7 +26,7 @@ export class InventoryGrpcHealthIndicator implements ReadinessIndicator, OnModul
   check() {
     return probe(this.indicators, this.key, CHECK_MS, async () => {
       this.client ??= new ClientGrpcProxy(inventoryGrpcOptions(grpcAddress(this.loopbackHost(), this.env.SHOP_GRPC_PORT)));
-      const stub = this.client.getService<InventoryStub>(InventoryGrpc.service);
+      const stub = this.client.getService<InventoryClientStub>(InventoryGrpc.service);
       try {
         await firstValueFrom(stub.checkLines({ lines: [] }, { deadline: Date.now() + CHECK_MS - 100 }));
       } catch (error) {

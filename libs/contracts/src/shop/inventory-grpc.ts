@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsInt, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { join } from 'node:path';
+import type { Observable } from 'rxjs';
 import { SKU_PATTERN } from '../sku';
 import { MAX_PRICE_CENTS } from './shop-rpc';
 
@@ -64,4 +65,9 @@ export interface CheckedLine {
 
 export interface CheckLinesReply {
   lines: CheckedLine[];
+}
+
+/** The client side of the Inventory service as Nest's `ClientGrpc.getService` returns it; every call carries a deadline. */
+export interface InventoryClientStub {
+  checkLines(request: CheckLinesRequest, options: { deadline: number }): Observable<CheckLinesReply>;
 }
